@@ -1,0 +1,42 @@
+# `make demo` and `make test` work on a fresh machine with only Python 3.11: they create .venv and
+# install what they need (pinned by requirements.lock).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+FANZHA := $(VENV)/bin/fanzha
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "fanzha needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $@
+
+demo: $(STAMP)
+	@rm -rf demo && mkdir -p demo
+	$(FANZHA) ingest examples --db demo/fanzha.duckdb
+	$(FANZHA) run --db demo/fanzha.duckdb
+	$(FANZHA) alerts --db demo/fanzha.duckdb
+
+test: $(STAMP)
+	$(PY) -m ruff check src tests bench
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
+
+bench: $(STAMP)
+	$(PY) bench/engine.py
+
+# Refresh requirements.lock from a clean environment after changing pyproject.toml.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+	.lockenv/bin/pip freeze --exclude-editable | grep -v '^fanzha' > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .ruff_cache
