@@ -1,16 +1,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from fanzha.cli import app
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture
@@ -49,11 +45,6 @@ class _Failed:
 @pytest.fixture
 def cli(db: str) -> Cli:
     return Cli(db)
-
-
-def fanzha_cmd() -> list[str]:
-    """The real command line, for tests that need a separate process."""
-    return [sys.executable, "-m", "fanzha"]
 
 
 @pytest.fixture

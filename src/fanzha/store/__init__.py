@@ -1,0 +1,178 @@
+"""Where fanzha keeps everything: event log, quarantine, signals, alerts, cases, lists, audit, state.
+
+The `Store` interface is narrow on purpose, so that the embedded DuckDB file and a PostgreSQL
+server can both implement it. Every write that must be atomic is one method: an ingest batch
+(events + quarantine + batch record) and an engine step (signals + alerts + detector state +
+watermark) each commit all or nothing, which is what makes a killed run resume without losing or
+doubling anything.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+
+from fanzha.errors import FanzhaError
+
+DEFAULT_DB = "fanzha.duckdb"
+
+
+def db_url(db: str | None = None) -> str:
+    """The database to use: the argument, else $FANZHA_DB, else ./fanzha.duckdb."""
+    return db or os.environ.get("FANZHA_DB") or DEFAULT_DB
+
+
+class Store(ABC):
+    """The operations fanzha needs from a database. Tables are Arrow in and Arrow out."""
+
+    url: str
+
+    # --- event log -------------------------------------------------------------------------
+    @abstractmethod
+    def begin_ingest(self, description: Mapping[str, Any]) -> int:
+        """Start an atomic ingest batch; return its batch id."""
+
+    @abstractmethod
+    def stage_events(
+        self, kind: str, table: pa.Table, file_index: int, content_ids: bool = True
+    ) -> None:
+        """Stage valid events (kind fields + event_id + source) of one input file."""
+
+    @abstractmethod
+    def stage_quarantine(self, rows: pa.Table) -> None:
+        """Stage rejected rows (see QUARANTINE_SCHEMA)."""
+
+    @abstractmethod
+    def commit_ingest(self, summary: Mapping[str, Any]) -> dict[tuple[str, int], tuple[int, int]]:
+        """Deduplicate, assign log positions in event-time order, commit.
+
+        Returns (kind, file_index) -> (accepted, duplicate).
+        """
+
+    @abstractmethod
+    def abort_ingest(self) -> None: ...
+
+    @abstractmethod
+    def max_seq(self) -> int:
+        """Highest log position in use (0 for an empty log)."""
+
+    @abstractmethod
+    def read_events(self, kind: str, after_seq: int, upto_seq: int) -> pa.Table:
+        """Events of `kind` with after_seq < seq <= upto_seq, in log order, typed by kind schema."""
+
+    @abstractmethod
+    def find_events(self, kind: str, **equals: Any) -> pa.Table:
+        """Events of `kind` whose columns equal the given values, in log order."""
+
+    @abstractmethod
+    def lookup_events(
+        self,
+        kind: str,
+        fields: tuple[str, ...],
+        values: list[str],
+        upto_seq: int,
+        since: Any = None,
+    ) -> pa.Table:
+        """Events of `kind` with seq <= upto_seq, event time >= since (if given), and any of
+        `fields` equal to one of `values`, in log order (a detector's look-back)."""
+
+    @abstractmethod
+    def count_events(self) -> dict[str, int]: ...
+
+    # --- engine ----------------------------------------------------------------------------
+    @abstractmethod
+    def load_engine(self) -> tuple[int, dict[str, dict[str, bytes]]]:
+        """(watermark, component -> state name -> serialised state)."""
+
+    @abstractmethod
+    def commit_step(
+        self,
+        watermark: int,
+        signals: pa.Table,
+        alerts: pa.Table,
+        states: Mapping[str, Mapping[str, bytes]],
+    ) -> None:
+        """Atomically add signals, upsert alerts, replace changed states, move the watermark."""
+
+    @abstractmethod
+    def reset_engine(self) -> None:
+        """Forget signals, alerts and engine state, to replay the log from the start."""
+
+    # --- outputs ---------------------------------------------------------------------------
+    @abstractmethod
+    def signals(self) -> pa.Table: ...
+
+    @abstractmethod
+    def alerts(self) -> pa.Table: ...
+
+    @abstractmethod
+    def quarantine(self, batch_id: int | None = None) -> pa.Table: ...
+
+    @abstractmethod
+    def ingest_batches(self) -> list[dict[str, Any]]: ...
+
+    # --- cases, lists, policies, audit -------------------------------------------------------
+    @abstractmethod
+    def put_case(self, case_id: str, status: str, data: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def cases(self) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def add_list_entries(self, rows: pa.Table) -> int:
+        """Add freeze / cancel / block list entries (LIST_SCHEMA); returns rows added."""
+
+    @abstractmethod
+    def list_entries(
+        self, list_name: str | None = None, partner: str | None = None
+    ) -> pa.Table: ...
+
+    @abstractmethod
+    def save_policy(
+        self, version: str, text: str, author: str, reason: str, activate: bool = True
+    ) -> None: ...
+
+    @abstractmethod
+    def active_policy(self) -> tuple[str, str] | None:
+        """(version, YAML text) of the active policy, or None to use the built-in default."""
+
+    @abstractmethod
+    def append_audit(
+        self,
+        actor: str,
+        role: str,
+        action: str,
+        target: str,
+        reason: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append to the audit log; entries are hash-chained and never changed."""
+
+    @abstractmethod
+    def audit_log(self) -> pa.Table: ...
+
+    @abstractmethod
+    def verify_audit(self) -> bool:
+        """True if the audit hash chain is intact."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(db: str | None = None, *, read_only: bool = False) -> Store:
+    url = db_url(db)
+    if url.startswith(("postgresql://", "postgres://")):
+        raise FanzhaError("the PostgreSQL store is not available in this build; use a DuckDB file")
+    from fanzha.store.duckdb_store import DuckDBStore
+
+    return DuckDBStore(url, read_only=read_only)

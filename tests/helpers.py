@@ -1,0 +1,14 @@
+"""Shared by the tests (importable as `helpers`: tests/ is on pytest's pythonpath)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def fanzha_cmd() -> list[str]:
+    """The real command line, for tests that need a separate process."""
+    return [sys.executable, "-m", "fanzha"]

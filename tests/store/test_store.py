@@ -1,0 +1,135 @@
+"""The store contract: what any backend (DuckDB now, PostgreSQL later) must do."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import subprocess
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from fanzha.decide import ALERT_SCHEMA
+from fanzha.engine.protocol import SIGNAL_SCHEMA
+from fanzha.errors import FanzhaError
+from fanzha.ingest import Source, ingest
+from fanzha.store import open_store
+from fanzha.store.tables import LIST_SCHEMA
+from fanzha.testing import random_events, rows_for_csv, write_csv
+from helpers import fanzha_cmd
+
+T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def store(db):
+    s = open_store(db)
+    yield s
+    s.close()
+
+
+def _signal(i: int) -> dict:
+    return {"signal_id": f"s{i}", "detector": "d", "seq": i, "ts": T0, "entity_kind": "phone",
+            "entity": "13800138000", "score": 0.5, "fraud_type": None, "evidence": "because",
+            "details": None, "event_ids": [f"e{i}"]}
+
+
+def _alert(aid: str, tier: str) -> dict:
+    return {"alert_id": aid, "rule": "r", "dedup_key": "k", "entity_kind": "phone",
+            "entity": "13800138000", "tier": tier, "actions": ["sms"], "fraud_type": None,
+            "score": 0.5, "first_ts": T0, "last_ts": T0, "first_seq": 1, "last_seq": 1,
+            "n_signals": 1, "signal_ids": ["s1"], "evidence": "because", "sla_due": T0,
+            "escalations": 0, "policy_version": "v"}
+
+
+def test_commit_step_is_atomic_and_idempotent(store):
+    sig = pa.Table.from_pylist([_signal(1), _signal(2)], schema=SIGNAL_SCHEMA)
+    store.commit_step(2, sig, pa.Table.from_pylist([_alert("a1", "low")], schema=ALERT_SCHEMA),
+                      {"d": {"x": b"state-1"}})
+    store.commit_step(3, sig, pa.Table.from_pylist([_alert("a1", "high")], schema=ALERT_SCHEMA),
+                      {"d": {"x": b"state-2"}})
+    assert store.signals().num_rows == 2  # the same signal ids are not added twice
+    assert store.alerts()["tier"].to_pylist() == ["high"]  # upserted, not doubled
+    assert store.load_engine() == (3, {"d": {"x": b"state-2"}})
+    bad = pa.Table.from_pylist([{**_signal(3), "score": None}])
+    with pytest.raises(Exception):  # noqa: B017 - any failure must leave the last commit intact
+        store.commit_step(4, bad, ALERT_SCHEMA.empty_table(), {"d": {"x": b"state-3"}})
+    assert store.load_engine() == (3, {"d": {"x": b"state-2"}})
+    store.reset_engine()
+    assert store.load_engine() == (0, {}) and store.signals().num_rows == 0
+
+
+def test_audit_log_is_hash_chained_and_tampering_is_detected(store, db):
+    for i in range(3):
+        store.append_audit("analyst-1", "centre_analyst", "view_unmasked", f"case:{i}",
+                           "case work", {"i": i})
+    assert store.verify_audit()
+    log = store.audit_log().to_pylist()
+    assert [r["n"] for r in log] == [1, 2, 3] and log[1]["prev_hash"] == log[0]["hash"]
+    store.close()
+    con = duckdb.connect(db)
+    con.execute("UPDATE audit SET reason = 'nothing to see' WHERE n = 2")
+    con.close()
+    assert not open_store(db).verify_audit()
+
+
+def test_list_entries_are_idempotent_and_filterable(store):
+    rows = [{"entry_id": f"e{i}", "list_name": "freeze", "partner": p, "entity_kind": "account",
+             "entity": f"acct{i}", "action": "freeze", "reason": "mule", "evidence": "x",
+             "created_ts": T0, "expires_ts": T0 + dt.timedelta(hours=48), "ref": "case-1"}
+            for i, p in enumerate(["bank-a", "bank-b", "bank-a"])]
+    t = pa.Table.from_pylist(rows, schema=LIST_SCHEMA)
+    assert store.add_list_entries(t) == 3
+    assert store.add_list_entries(t) == 0
+    assert store.list_entries(partner="bank-a").num_rows == 2
+    assert store.list_entries(list_name="cancel").num_rows == 0
+
+
+def test_cases_and_policies(store):
+    store.put_case("J1", "open", {"victims": ["13800138000"]})
+    store.put_case("J1", "closed", {"victims": ["13800138000"]})
+    assert store.cases() == [{"case_id": "J1", "status": "closed",
+                              "data": {"victims": ["13800138000"]}}]
+    assert store.active_policy() is None
+    store.save_policy("v1", "name: a", "me", "first")
+    store.save_policy("v2", "name: b", "me", "second", activate=False)
+    assert store.active_policy() == ("v1", "name: a")
+
+
+def test_lookup_respects_seq_and_time_bounds(store, tmp_path):
+    rng = random.Random(5)
+    t = random_events("call", 100, rng)
+    p = tmp_path / "calls.csv"
+    write_csv(str(p), rows_for_csv(t), columns=t.column_names)
+    ingest(store, [Source(str(p), "call")])
+    n = t["caller"][0].as_py()
+    got = store.lookup_events("call", ("caller", "callee"), [n], 60)
+    assert got.num_rows > 0 and max(got["seq"].to_pylist()) <= 60
+    assert all(n in (r["caller"], r["callee"]) for r in got.to_pylist())
+    since = T0 + dt.timedelta(days=3)
+    later = store.lookup_events("call", ("caller",), [n], 10**9, since)
+    assert all(r["ts"] >= since for r in later.to_pylist())
+    with pytest.raises(FanzhaError, match="no field"):
+        store.lookup_events("call", ("colour",), [n], 5)
+
+
+def test_new_optional_fields_are_added_to_an_existing_log(db):
+    s = open_store(db)
+    s.close()
+    con = duckdb.connect(db)
+    con.execute("ALTER TABLE ev_call DROP COLUMN call_id")
+    con.close()
+    s = open_store(db)
+    assert "call_id" in s.read_events("call", 0, 1).column_names
+    s.close()
+
+
+def test_a_second_writer_gets_a_one_line_reason(db, env, tmp_path):
+    s = open_store(db)
+    r = subprocess.run([*fanzha_cmd(), "status", "--db", db], capture_output=True, text=True,
+                       env=env, timeout=120)
+    s.close()
+    assert r.returncode == 2
+    assert r.stderr.startswith("fanzha: error: database") and "in use" in r.stderr
+    assert r.stderr.count("\n") == 1
