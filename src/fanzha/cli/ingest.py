@@ -1,0 +1,158 @@
+"""`fanzha ingest`: partner files into the event log, bad rows into quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from fanzha.cli._app import DbOption, JsonOption, app, err, fail, out, pairs, print_json, store
+from fanzha.events import KINDS
+from fanzha.ingest import IngestOptions, ParseOptions, Source, infer_kind, ingest
+from fanzha.ingest.validate import TIME_UNITS_MS
+
+
+def _sources(paths: list[Path], kind: str | None) -> list[Source]:
+    if kind is not None and kind not in KINDS:
+        fail(f"unknown event kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    sources: list[Source] = []
+    for p in paths:
+        files = sorted(str(f) for f in p.iterdir() if f.is_file()) if p.is_dir() else [str(p)]
+        for f in files:
+            k = kind or infer_kind(f)
+            if k is None:
+                if p.is_dir():
+                    continue  # a directory may hold other files
+                fail(
+                    f"{f}: cannot tell the event kind from the file name; give --kind "
+                    f"({', '.join(KINDS)})"
+                )
+            sources.append(Source(f, k))
+    if not sources:
+        fail("no input files")
+    return sources
+
+
+def _time(value: str | None, option: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{option}: {value!r} is not an ISO 8601 date-time")
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+@app.command("ingest")
+def ingest_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="CSV, JSONL or Parquet files, or folders.")],
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="Event kind; inferred from file names (calls.csv) if omitted."),
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="Column map dst=src,... (fanzha field = partner column). Repeatable."
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Constant fields field=value,... for every row, e.g. source=bank-a."
+        ),
+    ] = None,
+    tz: Annotated[
+        str, typer.Option(help="Time zone of times without an offset.")
+    ] = "Asia/Shanghai",
+    epoch: Annotated[
+        str | None, typer.Option(help="Integer time columns count from this instant (ISO 8601).")
+    ] = None,
+    time_unit: Annotated[
+        str | None, typer.Option(help=f"Unit of integer time columns: {', '.join(TIME_UNITS_MS)}.")
+    ] = None,
+    money_unit: Annotated[str, typer.Option(help="Unit of money columns: fen or yuan.")] = "fen",
+    encoding: Annotated[
+        str | None, typer.Option(help="Force a text encoding (default: detect).")
+    ] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detect).")] = None,
+    max_future_hours: Annotated[
+        float, typer.Option(help="Reject event times further than this in the future.")
+    ] = 24.0,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Validate partner files and append their events to the log; quarantine bad rows."""
+    if time_unit is not None and time_unit not in TIME_UNITS_MS:
+        fail(f"--time-unit must be one of {', '.join(TIME_UNITS_MS)}")
+    if money_unit not in ("fen", "yuan"):
+        fail("--money-unit must be fen or yuan")
+    try:
+        import zoneinfo
+
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        fail(f"--tz: unknown time zone {tz!r}")
+    opts = IngestOptions(
+        column_map=pairs(map_, "--map"),
+        constants=pairs(set_, "--set"),
+        parse=ParseOptions(
+            tz=tz,
+            epoch=_time(epoch, "--epoch"),
+            time_unit=time_unit,
+            money_unit=money_unit,
+            max_future=dt.timedelta(hours=max_future_hours),
+        ),
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+    sources = _sources(paths, kind)
+    show = not json and err.is_terminal
+    with (
+        store(db) as s,
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not show,
+            transient=True,
+        ) as bar,
+    ):
+        tasks = [bar.add_task(os.path.basename(src.path), total=None) for src in sources]
+
+        def progress(i: int, _src: Source, done: int, total: int) -> None:
+            bar.update(tasks[i], completed=done, total=total)
+
+        summary = ingest(s, sources, opts, progress)
+    result = summary.to_dict()
+    if json:
+        print_json(result)
+    else:
+        _print_summary(result)
+    if summary.failed_files:
+        fail("; ".join(f.error or "" for f in summary.failed_files))
+
+
+def _print_summary(result: dict) -> None:
+    t = Table(title=f"ingest batch {result['batch_id']}")
+    for c in ("file", "kind", "read", "accepted", "duplicate", "quarantined"):
+        t.add_column(c, justify="right" if c not in ("file", "kind") else "left")
+    for f in result["files"]:
+        t.add_row(
+            f["path"],
+            f["kind"],
+            *(str(f[c]) for c in ("read", "accepted", "duplicate", "quarantined")),
+        )
+    t.add_row(
+        "total", "", *(str(result[c]) for c in ("read", "accepted", "duplicate", "quarantined"))
+    )
+    out.print(t)
+    for reason, n in result["reasons"].items():
+        out.print(f"  quarantined {n:>8}  {reason}")
