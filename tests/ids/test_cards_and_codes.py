@@ -5,8 +5,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.cn import uscc as stdnum_uscc
 
-from fanzha.ids import IdError, InvalidChecksum, InvalidFormat, InvalidLength
-from fanzha.ids import bank_card, permits, plate, uscc
+from fanzha.ids import (
+    IdError,
+    InvalidChecksum,
+    InvalidFormat,
+    InvalidLength,
+    bank_card,
+    permits,
+    plate,
+    uscc,
+)
 
 
 @given(st.integers(0, 2**32))

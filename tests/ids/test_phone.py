@@ -4,8 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fanzha.ids import InvalidFormat, InvalidLength, InvalidPrefix
-from fanzha.ids import phone
+from fanzha.ids import InvalidFormat, InvalidLength, InvalidPrefix, phone
 
 
 @pytest.mark.parametrize("written", [
