@@ -7,6 +7,7 @@ it equals `hashlib.sha256(s.encode()).hexdigest()[:32]`, which a test checks).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import duckdb
@@ -22,3 +23,8 @@ def sha256_32(strings: pa.Array | pa.ChunkedArray) -> pa.Array:
     t = pa.table({"s": strings})  # noqa: F841 - read by DuckDB below
     out = con.sql("SELECT left(sha256(s), 32) AS h FROM t").to_arrow_table()["h"]
     return out.combine_chunks().cast(pa.string()) if out.num_chunks else pa.array([], pa.string())
+
+
+def sha256_32_one(s: str) -> str:
+    """The same id for a single string (no query round trip)."""
+    return hashlib.sha256(s.encode()).hexdigest()[:32]

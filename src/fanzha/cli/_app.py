@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 
 out = Console(soft_wrap=True)
+if not out.is_terminal:  # piped or captured: do not squeeze tables into 80 columns
+    out = Console(soft_wrap=True, width=200)
 err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[

@@ -81,8 +81,9 @@ def alerts_cmd(
         print_json({"alerts": rows, "count": len(rows)})
         return
     t = Table(title=f"{len(rows)} alert(s)")
-    for c in ("tier", "entity", "fraud_type", "actions", "sla_due (UTC)", "signals", "evidence"):
-        t.add_column(c)
+    for c in ("tier", "entity", "fraud_type", "actions", "sla_due (UTC)", "signals"):
+        t.add_column(c, no_wrap=True)
+    t.add_column("evidence")
     for r in rows:
         t.add_row(
             r["tier"],

@@ -21,7 +21,7 @@ from fanzha.decide import ALERT_SCHEMA, TIERS
 from fanzha.decide.policy import Policy, Rule, policy_connection
 from fanzha.engine.protocol import State
 from fanzha.errors import FanzhaError
-from fanzha.hashing import sha256_32
+from fanzha.hashing import sha256_32_one
 
 MAX_SIGNAL_IDS = 50
 _RANK = {t: i for i, t in enumerate(TIERS)}
@@ -111,7 +111,7 @@ class Decider:
         return ts + dt.timedelta(minutes=self.policy.tiers[tier].sla_minutes)
 
     def _new(self, rule: Rule, key: str, s: dict, tier: str, extra: tuple[str, ...]) -> dict:
-        aid = sha256_32(pa.array([f"{rule.id}\x1f{key}\x1f{s['signal_id']}"]))[0].as_py()
+        aid = sha256_32_one(f"{rule.id}\x1f{key}\x1f{s['signal_id']}")
         return {
             "alert_id": aid,
             "rule": rule.id,
