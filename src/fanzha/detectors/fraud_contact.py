@@ -247,47 +247,36 @@ _CONTACTS = {
 }
 
 
+# kind -> (party a, party b, channel when a is the listed number, channel when b is)
+_PARTIES = {
+    "call": ("caller", "callee", "call_in", "call_out"),
+    "sms": ("sender", "receiver", "sms_in", "sms_out"),
+}
+
+
 def _contacts(batch: Batch) -> pl.DataFrame:
     """Calls and SMS as (number that may be listed, person exposed to it, channel)."""
     frames = []
-    calls = batch.get("call")
-    if calls is not None and calls.num_rows:
-        c = pl.from_arrow(
-            calls.select(["seq", "ts", "event_id", "caller", "callee", "duration_s", "answered"])
-        ).with_columns(answered=pl.col.answered.fill_null(pl.col.duration_s > 0))
-        for number, person, channel in (
-            ("caller", "callee", "call_in"),
-            ("callee", "caller", "call_out"),
-        ):
+    for kind_name, (a, b, a_listed, b_listed) in _PARTIES.items():
+        t = batch.get(kind_name)
+        if t is None or t.num_rows == 0:
+            continue
+        df = pl.from_arrow(t)
+        if kind_name == "call":
+            df = df.with_columns(answered=pl.col.answered.fill_null(pl.col.duration_s > 0))
+        else:  # an SMS is delivered whole: "answered", no duration
+            df = df.with_columns(duration_s=pl.lit(0, pl.Int64), answered=pl.lit(True))
+        for number, person, channel in ((a, b, a_listed), (b, a, b_listed)):
             frames.append(
-                c.select(
+                df.select(
                     "seq",
                     "ts",
                     "event_id",
+                    "duration_s",
+                    "answered",
                     number=pl.col(number),
                     person=pl.col(person),
                     channel=pl.lit(channel),
-                    duration_s="duration_s",
-                    answered="answered",
-                )
-            )
-    sms = batch.get("sms")
-    if sms is not None and sms.num_rows:
-        m = pl.from_arrow(sms.select(["seq", "ts", "event_id", "sender", "receiver"]))
-        for number, person, channel in (
-            ("sender", "receiver", "sms_in"),
-            ("receiver", "sender", "sms_out"),
-        ):
-            frames.append(
-                m.select(
-                    "seq",
-                    "ts",
-                    "event_id",
-                    number=pl.col(number),
-                    person=pl.col(person),
-                    channel=pl.lit(channel),
-                    duration_s=pl.lit(0, pl.Int64),
-                    answered=pl.lit(True),
                 )
             )
     if not frames:

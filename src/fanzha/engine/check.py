@@ -146,8 +146,9 @@ def check_detector(
     name = type(det).__name__
     module = sys.modules.get(type(det).__module__)
     doc = f"{getattr(module, '__doc__', '') or ''}\n{type(det).__doc__ or ''}"
-    assert len(doc.strip()) >= 80 and "fraud" in doc.lower(), \
+    assert len(doc.strip()) >= 80 and "fraud" in doc.lower(), (
         f"{name}: its docstring must say what fraud it catches"
+    )
     assert isinstance(det.name, str) and det.name, f"{name}: needs a name"
     assert det.kinds and all(isinstance(k, str) for k in det.kinds), f"{name}: needs kinds"
     assert dataclasses.is_dataclass(det) and det.__dataclass_params__.frozen, (

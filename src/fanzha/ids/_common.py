@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from fanzha.errors import FanzhaError
 
@@ -55,3 +56,17 @@ def shown(value: object, limit: int = 40) -> str:
     """A short, safe rendering of bad input for an error message."""
     s = repr(value)
     return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def validity_check(parse: Callable[..., object]) -> Callable[..., bool]:
+    """`is_valid` for a parser: True where `parse` returns, False where it raises an IdError."""
+
+    def is_valid(value: str, *args: object) -> bool:
+        try:
+            parse(value, *args)
+        except IdError:
+            return False
+        return True
+
+    is_valid.__doc__ = f"True if {parse.__module__}.parse accepts the value."
+    return is_valid

@@ -12,7 +12,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from fanzha.ids._common import IdError, InvalidFormat, InvalidLength, clean, shown
+from fanzha.ids._common import InvalidFormat, InvalidLength, clean, shown, validity_check
 
 # BIN -> (bank, kind, length). Public, widely printed prefixes of the largest issuers.
 BINS: dict[str, tuple[str, str, int]] = {
@@ -85,18 +85,12 @@ def parse(value: str) -> BankCard:
     return BankCard(s, ok, confidence, info[0] if info else None, info[1] if info else None)
 
 
-def is_valid(value: str) -> bool:
-    """Well-formed (16-19 digits); Luhn is reported by parse(), not required here."""
-    try:
-        parse(value)
-    except IdError:
-        return False
-    return True
-
-
 def fake(rng: random.Random, bin_: str | None = None) -> str:
     """A Luhn-valid card number from a known BIN."""
     bin_ = bin_ or rng.choice(sorted(BINS))
     length = BINS.get(bin_, ("", "", 19))[2]
     body = bin_ + "".join(str(rng.randrange(10)) for _ in range(length - len(bin_) - 1))
     return body + luhn_digit(body)
+
+
+is_valid = validity_check(parse)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from fanzha.ids._common import IdError, InvalidFormat, clean, shown
+from fanzha.ids._common import InvalidFormat, clean, shown, validity_check
 
 PermitKind = Literal["hk_macau_permit", "home_return_permit", "passport"]
 _L = "A-HJ-NP-Z"  # letters except I and O
@@ -39,14 +39,6 @@ def parse(value: str, kind: PermitKind | None = None) -> Permit:
     raise InvalidFormat(f"{shown(value)}: not a valid {what} number")
 
 
-def is_valid(value: str, kind: PermitKind | None = None) -> bool:
-    try:
-        parse(value, kind)
-    except IdError:
-        return False
-    return True
-
-
 def fake(rng: random.Random, kind: PermitKind) -> str:
     digits = "".join(str(rng.randrange(10)) for _ in range(8))
     if kind == "hk_macau_permit":
@@ -54,3 +46,6 @@ def fake(rng: random.Random, kind: PermitKind) -> str:
     if kind == "home_return_permit":
         return rng.choice("HM") + digits + f"{rng.randrange(100):02d}"
     return "E" + digits
+
+
+is_valid = validity_check(parse)

@@ -19,7 +19,14 @@ import phonenumbers
 from phonenumbers import carrier as _carrier
 from phonenumbers import geocoder as _geocoder
 
-from fanzha.ids._common import IdError, InvalidFormat, InvalidLength, InvalidPrefix, clean, shown
+from fanzha.ids._common import (
+    InvalidFormat,
+    InvalidLength,
+    InvalidPrefix,
+    clean,
+    shown,
+    validity_check,
+)
 
 PhoneKind = Literal["mobile", "landline", "service", "international"]
 
@@ -167,22 +174,6 @@ def parse_mobile(value: str) -> Phone:
     return p
 
 
-def is_valid(value: str) -> bool:
-    try:
-        parse(value)
-    except IdError:
-        return False
-    return True
-
-
-def is_valid_mobile(value: str) -> bool:
-    try:
-        parse_mobile(value)
-    except IdError:
-        return False
-    return True
-
-
 def fake_mobile(rng: random.Random, segment: str | None = None) -> str:
     """A valid, allocated-looking mobile number."""
     while True:
@@ -225,3 +216,7 @@ def fake_landline(rng: random.Random) -> str:
         n = area + f"{rng.randrange(2 * 10**7, 9 * 10**7):08d}"[: 11 - len(area) + 1]
         if _FIXED.fullmatch(n[1:]):
             return n
+
+
+is_valid = validity_check(parse)
+is_valid_mobile = validity_check(parse_mobile)

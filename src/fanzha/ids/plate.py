@@ -9,7 +9,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from fanzha.ids._common import IdError, InvalidFormat, clean, shown
+from fanzha.ids._common import InvalidFormat, clean, shown, validity_check
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _L = "A-HJ-NP-Z"
@@ -37,14 +37,6 @@ def parse(value: str) -> Plate:
     return Plate(s, s[0], len(s) == 8)
 
 
-def is_valid(value: str) -> bool:
-    try:
-        parse(value)
-    except IdError:
-        return False
-    return True
-
-
 def fake(rng: random.Random, new_energy: bool = False) -> str:
     letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
     head = rng.choice(PROVINCES) + rng.choice(letters)
@@ -56,3 +48,6 @@ def fake(rng: random.Random, new_energy: bool = False) -> str:
             + f"{rng.randrange(10**4):04d}"
         )
     return head + f"{rng.randrange(10**5):05d}"
+
+
+is_valid = validity_check(parse)

@@ -19,7 +19,6 @@ from typing import Literal
 import stdnum
 
 from fanzha.ids._common import (
-    IdError,
     InvalidChecksum,
     InvalidDate,
     InvalidFormat,
@@ -27,6 +26,7 @@ from fanzha.ids._common import (
     InvalidRegion,
     clean,
     shown,
+    validity_check,
 )
 
 Kind = Literal[
@@ -230,14 +230,6 @@ def parse(value: str, *, today: _dt.date | None = None) -> ResidentId:
     return ResidentId(s, "resident", birth, sex, s[:6], upgraded)
 
 
-def is_valid(value: str) -> bool:
-    try:
-        parse(value)
-    except IdError:
-        return False
-    return True
-
-
 @functools.cache
 def _county_codes() -> tuple[Region, ...]:
     return tuple(r for r in regions() if not r.code.endswith("00"))
@@ -275,3 +267,6 @@ def fake(
         seq = seq ^ 1
     body = head[:6] + birth_date.strftime("%Y%m%d") + f"{seq:03d}"
     return body + check_digit(body)
+
+
+is_valid = validity_check(parse)

@@ -11,13 +11,13 @@ import random
 from dataclasses import dataclass
 
 from fanzha.ids._common import (
-    IdError,
     InvalidChecksum,
     InvalidFormat,
     InvalidLength,
     InvalidPrefix,
     clean,
     shown,
+    validity_check,
 )
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V, Z
@@ -83,16 +83,11 @@ def parse(value: str) -> Uscc:
     return Uscc(s, s[0], s[1], s[2:8])
 
 
-def is_valid(value: str) -> bool:
-    try:
-        parse(value)
-    except IdError:
-        return False
-    return True
-
-
 def fake(rng: random.Random, authority: str | None = None, region: str = "110105") -> str:
     authority = authority or rng.choice(sorted(AUTHORITIES))
     org = "".join(rng.choice(ALPHABET[:10] + "ABCDEFGHJKLMNPQRTUWXY") for _ in range(8))
     body = authority + rng.choice("123") + region + org + org_check_char(org)
     return body + check_char(body)
+
+
+is_valid = validity_check(parse)
