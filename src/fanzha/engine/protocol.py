@@ -22,9 +22,8 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
-import orjson
 import polars as pl
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -110,10 +109,6 @@ def signals_from(df: pl.DataFrame, detector: str, id_parts: list[str]) -> pa.Tab
     return t.cast(SIGNAL_SCHEMA)
 
 
-def details_json(**fields: Any) -> str:
-    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
-
-
 def serialize_state(state: State) -> dict[str, bytes]:
     out = {}
     for name, table in state.items():
@@ -128,15 +123,3 @@ def serialize_state(state: State) -> dict[str, bytes]:
 
 def deserialize_state(blobs: Mapping[str, bytes]) -> dict[str, pa.Table]:
     return {name: ipc.open_stream(io.BytesIO(b)).read_all() for name, b in blobs.items()}
-
-
-def ordered(batch: Batch, kinds: tuple[str, ...] | None = None) -> pl.DataFrame:
-    """Event kinds of a batch as one frame of (seq, kind) in log order: the order to process in."""
-    frames = [
-        pl.DataFrame({"seq": t["seq"], "kind": [k] * t.num_rows})
-        for k, t in batch.items()
-        if kinds is None or k in kinds
-    ]
-    if not frames:
-        return pl.DataFrame({"seq": [], "kind": []}, schema={"seq": pl.Int64, "kind": pl.String})
-    return pl.concat(frames).sort("seq")
