@@ -268,7 +268,8 @@ def plan_leaks(P: Population, sc: dict, clock: Clock, seed: int, plan: StaffPlan
     used: set[int] = set()
     for i, spec in enumerate(sc["waybill_theft"]["leaks"]):
         free = [w for w in order if w not in used] or order
-        top = free[: max(1, min(3, len(free)))]
+        # remote-control programs hit the big printing offices (report 004: 义乌 cloud warehouses)
+        top = free[:1] if spec["method"] == "remote_control" else free[: max(1, min(3, len(free)))]
         w = int(top[rng.integers(0, len(top))])
         used.add(w)
         printers = np.flatnonzero((plan.warehouse == w) & (plan.role == 0) & (plan.left > clock.days))
@@ -325,8 +326,10 @@ def waybill_theft(
             k = min(int(uniform_int(rng, wt["records_per_night"], 1)[0]), len(avail))
             login = {"ts": [t0], "site": [site], "operator_account": [account], "action": ["login"],
                      "system": ["WMS"], "device_id": [device], "ip": [ip], "record_count": [0],
-                     "remote_tools": [tools]}
-            accesses.append(pl.DataFrame(login, schema_overrides={"remote_tools": pl.String}))
+                     "remote_tools": [tools], "order_id": [None], "waybill_no": [None],
+                     "subject_phone": [None]}
+            accesses.append(pl.DataFrame(login, schema_overrides={
+                c: pl.String for c in ("remote_tools", "order_id", "waybill_no", "subject_phone")}))
             if not k:
                 continue
             pick = avail[-k:]  # the latest waybills, in sequence
@@ -416,6 +419,45 @@ class Contacts:
         return pl.concat(self.rows, how="diagonal_relaxed") if self.rows else pl.DataFrame()
 
 
+@dataclass
+class Rotation:
+    """A gang's numbers over time: `slots` numbers call in parallel; each is cut after a
+    lognormal life (hours) and the next one of its slot takes over."""
+
+    slot: np.ndarray
+    start: np.ndarray  # UTC ms
+    end: np.ndarray
+
+    @classmethod
+    def make(cls, rng, clock: Clock, slots: int, life_hours_median: float) -> Rotation:
+        slot, start, end = [], [], []
+        for j in range(max(1, slots)):
+            t = clock.start_ms - int(rng.integers(0, 12 * HOUR_MS))
+            while t < clock.end_ms:
+                life = int(np.clip(lognormal(rng, life_hours_median, 0.7, 1)[0], 2, 96) * HOUR_MS)
+                slot.append(j)
+                start.append(t)
+                end.append(t + life)
+                t += life
+        return cls(np.array(slot), np.array(start, np.int64), np.array(end, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.slot)
+
+    def at(self, rng, ts: np.ndarray) -> np.ndarray:
+        """The number (index) calling at each time, from a random slot."""
+        ts = np.asarray(ts, dtype=np.int64)
+        slots = int(self.slot.max()) + 1
+        pick = rng.integers(0, slots, len(ts))
+        out = np.empty(len(ts), dtype=np.int64)
+        for j in range(slots):
+            rows = np.flatnonzero(pick == j)
+            idx = np.flatnonzero(self.slot == j)
+            pos = np.searchsorted(self.start[idx], ts[rows], side="right") - 1
+            out[rows] = idx[np.clip(pos, 0, len(idx) - 1)]
+        return out
+
+
 def _pick_cards(P, person):
     return np.where(P.card[person] > 0, P.card[person], P.card2[person])
 
@@ -426,35 +468,24 @@ def impersonation(P, sc, clock, seed, ev, truth, contacts: Contacts, payments: l
     geo = sc["geography"]
     calls_day = im["calls_per_1000_people_day"] * P.n / 1000
     per_number = max(1.0, im["calls_per_number_day"])
-    life = uniform_int(rng, im["number_life_days"], 4096)
     scripts = im["scripts"]
     w = np.array([x["weight"] for x in scripts], dtype=float)
     city = [f"{c}" for c in P.county_codes]
     counties = list(rng.permutation(city))[: max(1, int(im["counties_per_farm"]) // 2)] + list(
         geo["fraud_base_counties"])
     counties = counties[: max(1, int(im["counties_per_farm"]))]
-    n_needed = int(np.ceil(calls_day / per_number)) * (clock.days // max(1, int(im["number_life_days"][0])) + 2) + 4
-    gang = _gang(P, sc, rng, "farm-1", n_needed, counties,
+    rot = Rotation.make(rng, clock, int(np.ceil(calls_day / per_number)), im["number_life_hours_median"])
+    gang = _gang(P, sc, rng, "farm-1", len(rot), counties,
                  [x["fraud_type"] for x in scripts], 0.5, clock.date(0).year)
-    start = np.zeros(len(gang.numbers), dtype=np.int64)
-    end = np.zeros(len(gang.numbers), dtype=np.int64)
-    nxt = 0
-    active: list[int] = []
     with_phone = np.flatnonzero(P.phone > 0)
     victims = []
     for d in range(clock.days):
-        active = [i for i in active if end[i] > d]
-        want = max(1, int(np.ceil(calls_day / per_number)))
-        while len(active) < want and nxt < len(gang.numbers):
-            start[nxt], end[nxt] = d, d + life[nxt % len(life)]
-            active.append(nxt)
-            nxt += 1
         k = rng.poisson(calls_day)
-        if not k or not active:
+        if not k:
             continue
-        num = np.array(active)[rng.integers(0, len(active), k)]
         target = with_phone[rng.integers(0, len(with_phone), k)]
         ts = clock.day_ms(d) + rng.integers(9 * HOUR_MS, 21 * HOUR_MS, k)
+        num = rot.at(rng, ts)
         answered = rng.random(k) < im["answer_share"]
         engaged = answered & (rng.random(k) < im["engaged_share"])
         script = rng.choice(len(scripts), size=k, p=w / w.sum())
@@ -483,8 +514,8 @@ def impersonation(P, sc, clock, seed, ev, truth, contacts: Contacts, payments: l
                 dd = d + j
                 if dd >= clock.days:
                     break
-                num2 = num if rng.random() < 0.6 else int(rng.integers(0, max(nxt, 1)))
                 last_ts = int(clock.day_ms(dd) + rng.integers(9 * HOUR_MS, 20 * HOUR_MS))
+                num2 = int(rot.at(rng, np.array([last_ts]))[0])
                 last_dur = int(_engaged_seconds(rng, np.array([script]), scripts)[0])
                 contacts.add(ts=[last_ts], number=[gang.numbers[num2]], person=[person],
                              channel=["call"], duration_s=[last_dur], engaged=[True],
@@ -494,12 +525,15 @@ def impersonation(P, sc, clock, seed, ev, truth, contacts: Contacts, payments: l
                              scenario=["impersonation"], fraud_type=[ft])
         _journey(P, sc, clock, rng, ev, gang, person, ft, last_ts, last_dur,
                  scripts[script]["loss_median_yuan"], payments, "impersonation", num)
-    truth.add("fraud_numbers", pl.DataFrame({
-        "number": s(gang.numbers[:nxt]), "gang_id": gang.gang_id, "scenario": "impersonation",
-        "first_day": start[:nxt], "last_day": np.minimum(end[:nxt], clock.days) - 1,
-    }))
+    _number_truth(truth, gang, rot, "impersonation")
     truth.add("fraud_urls", pl.DataFrame({"domain": gang.domains, "gang_id": gang.gang_id}))
     return gang
+
+
+def _number_truth(truth: Truth, gang: Gang, rot: Rotation, scenario: str) -> None:
+    truth.add("fraud_numbers", pl.DataFrame({
+        "number": s(gang.numbers), "gang_id": gang.gang_id, "scenario": scenario,
+        "first_ts": rot.start, "last_ts": rot.end}))
 
 
 def _engaged_seconds(rng, script: np.ndarray, scripts: list[dict]) -> np.ndarray:
@@ -557,7 +591,8 @@ def refund_scam(P, sc, clock, seed, ev, truth, leaked: pl.DataFrame, contacts: C
     geo = sc["geography"]
     if not leaked.height:
         return None
-    gang = _gang(P, sc, rng, "cs-1", int(wt["numbers"]), list(geo["fraud_base_counties"]),
+    rot = Rotation.make(rng, clock, int(wt["numbers_in_use"]), wt["number_life_hours_median"])
+    gang = _gang(P, sc, rng, "cs-1", len(rot), list(geo["fraud_base_counties"]),
                  ["fake_customer_service"], 0.7, clock.date(0).year)
     rec = leaked.filter(pl.col._buyer >= 0).unique("_buyer", keep="first", maintain_order=True)
     go = rng.random(rec.height) < wt["contact_share"]
@@ -570,7 +605,7 @@ def refund_scam(P, sc, clock, seed, ev, truth, leaked: pl.DataFrame, contacts: C
     m = rec.height
     person = rec["_buyer"].to_numpy()
     ts = clock.day_ms(day) + rng.integers(9 * HOUR_MS, 20 * HOUR_MS, m)
-    num = rng.integers(0, len(gang.numbers), m)
+    num = rot.at(rng, ts)
     by_sms = rng.random(m) < wt["sms_share"]
     answered = ~by_sms & (rng.random(m) < wt["answer_share"])
     engaged = np.where(by_sms, rng.random(m) < wt["engaged_share"] / 3,
@@ -588,10 +623,7 @@ def refund_scam(P, sc, clock, seed, ev, truth, leaked: pl.DataFrame, contacts: C
         _journey(P, sc, clock, rng, ev, gang, int(person[i]), "fake_customer_service", int(ts[i]),
                  int(dur[i]), wt["loss_median_yuan"], payments, "refund", int(num[i]),
                  leak_id=rec["leak_id"][int(i)])
-    truth.add("fraud_numbers", pl.DataFrame({
-        "number": s(gang.numbers), "gang_id": gang.gang_id, "scenario": "refund",
-        "first_day": np.zeros(len(gang.numbers), np.int64),
-        "last_day": np.full(len(gang.numbers), clock.days - 1)}))
+    _number_truth(truth, gang, rot, "refund")
     truth.add("fraud_urls", pl.DataFrame({"domain": gang.domains, "gang_id": gang.gang_id}))
     return gang
 
@@ -646,7 +678,7 @@ def mules(P, sc, clock, seed, payments: list, ev: Events, truth: Truth) -> pl.Da
     mo = sc["money"]
     if not payments:
         return pl.DataFrame()
-    pays = pl.DataFrame(payments).sort("ts", maintain_order=True)
+    pays = pl.DataFrame(payments, infer_schema_length=None).sort("ts", maintain_order=True)
     taken = np.concatenate([P.card, P.card2])
     pool_cards = bank_cards(rng, 64 + 12 * pays.height, taken=taken)
     next_card = 0
@@ -688,7 +720,7 @@ def mules(P, sc, clock, seed, payments: list, ev: Events, truth: Truth) -> pl.Da
             if level >= depth:  # cash-out to an OTC crypto dealer or a cash withdrawal
                 key += 1
                 rows.append({"_key": key, "ts": t_next, "payer_account": acct,
-                             "payee_account": f"OTC-{int(rng.integers(1, 9)):02d}", "amount_fen": int(amount * 0.99),
+                             "payee_account": f"OTC-{int(rng.integers(1, 9)):02d}", "amount_fen": max(1, int(amount * 0.99)),
                              "payee_type": "exchange", "channel": "online", "level": level + 1, "root": root})
                 continue
             k = int(uniform_int(rng, mo["split"], 1)[0]) if not via_agg else 1
@@ -707,12 +739,12 @@ def mules(P, sc, clock, seed, payments: list, ev: Events, truth: Truth) -> pl.Da
                              "amount_fen": amt, "payee_type": "aggregator" if agg else "person",
                              "channel": "online", "level": child_level, "root": root})
                 stack.append((child, child_level, amt, t_next + int(rng.integers(0, 3 * MIN_MS)), agg))
-    flows = pl.DataFrame(rows).with_columns(_key=pl.col._key + 3 * KEY_STEP)
+    flows = pl.DataFrame(rows, infer_schema_length=None).with_columns(_key=pl.col._key + 3 * KEY_STEP)
     keep = flows.filter(pl.col.ts < clock.end_ms)
     ev.add("transfer", keep.drop("level", "root"))
     truth.add("mule_transfers", keep.select("_key", "ts", "payer_account", "payee_account", "amount_fen",
                                             "level", pl.col.root + 3 * KEY_STEP))
-    acc = pl.DataFrame(accounts)
+    acc = pl.DataFrame(accounts, infer_schema_length=None)
     truth.add("mules", acc)
     _mule_cards(P, sc, clock, rng, acc.filter(pl.col.kind == "card"), ev, truth)
     victim_pay = pays.with_columns(_key=pl.Series(
@@ -758,8 +790,8 @@ def insider_sims(P, sc, clock, seed, gang: Gang, ev: Events, truth: Truth) -> No
     outside = _fake_ids(rng, base, m, clock.date(0).year)
     ids = pl.select(pl.when(pl.Series(insider)).then(P.id_number.gather(who)).otherwise(outside)).to_series()
     hall = f"hall-{P.county_codes[c]}-1"
-    first_day = truth.get("fraud_numbers").filter(pl.col.gang_id == gang.gang_id)["first_day"].to_numpy()
-    ts = clock.day_ms(first_day) - rng.integers(1, 20, m) * DAY_MS - rng.integers(0, DAY_MS, m)
+    first = truth.get("fraud_numbers").filter(pl.col.gang_id == gang.gang_id)["first_ts"].to_numpy()
+    ts = first - rng.integers(1, 20, m) * DAY_MS - rng.integers(0, DAY_MS, m)
     agent = pl.select(pl.when(pl.Series(insider)).then(pl.lit(f"ag-{P.county_codes[c] % 1000 * 10 + 3}"))
                       .otherwise(pl.lit("ag-reseller-7"))).to_series()
     ev.add("card", pl.DataFrame({
@@ -852,6 +884,7 @@ def reports_and_cases(P, sc, clock, seed, contacts: pl.DataFrame, victim_pay: pl
                 target_value=pl.col.number.cast(pl.String), _true=pl.lit(True),
                 t=pl.col.case_ts, by=pl.lit("case"))
             trig = pl.concat([trig, cs], how="diagonal_relaxed")
+        trig = trig.with_columns(pl.col.target_value.cast(pl.String), pl.col._true.cast(pl.Boolean))
         trig = trig.sort("t").unique("target_value", keep="first", maintain_order=True)
         k = trig.height
         true_ = trig["_true"].to_numpy()
@@ -864,7 +897,7 @@ def reports_and_cases(P, sc, clock, seed, contacts: pl.DataFrame, victim_pay: pl
         conf = pl.DataFrame({
             "ts": t, "reporter_kind": "police", "target_kind": "phone", "target_value": trig["target_value"],
             "verdict": np.where(true_, "confirm", "clear"), "reporter": "police-gg",
-        }).filter(pl.Series(act))
+        }).filter(pl.Series(act)).with_columns(pl.col.target_value.cast(pl.String))
         if ft is not None:
             conf = conf.join(ft.select("target_value", "fraud_type"), on="target_value", how="left")
             conf = conf.with_columns(fraud_type=pl.when(pl.col.verdict == "confirm").then(pl.col.fraud_type))

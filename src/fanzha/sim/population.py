@@ -252,7 +252,7 @@ def build(sc: dict, n: int, seed: int, clock: Clock) -> Population:
     wh_night[: max(1, round(n_wh * sc["life"]["night_shift_warehouse_share"]))] = True
     n_shop = max(10, round(n / pop["people_per_shop"]))
     shopping = [platforms.index(p) for p in pop["shopping_platforms"]]
-    shop_platform = np.array(shopping)[rng.integers(0, len(shopping), n_shop)]
+    shop_platform = np.array(shopping)[rng.permutation(np.arange(n_shop) % len(shopping))]
     shop_warehouse = rng.choice(n_wh, size=n_shop, p=wh_size / wh_size.sum())
     shop_weight = rng.pareto(1.5, n_shop) + 1
     shop_port = 1_069_000_000_000 + rng.choice(10**9, size=n_shop, replace=False)
@@ -264,6 +264,8 @@ def build(sc: dict, n: int, seed: int, clock: Clock) -> Population:
         c = wh_county[wi]
         pool = np.flatnonzero((county == c) & adult & has_phone & has_card & (role == ROLE_NONE)
                               & ~taken)
+        if len(pool) < lo:  # a tiny world: staff commute from other counties
+            pool = np.flatnonzero(adult & has_phone & (role == ROLE_NONE) & ~taken)
         k = min(int(staff_n[wi]), len(pool))
         chosen = rng.choice(pool, size=k, replace=False) if k else np.empty(0, np.int64)
         taken[chosen] = True

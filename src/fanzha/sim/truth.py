@@ -15,10 +15,9 @@ import polars as pl
 from fanzha.errors import FanzhaError
 from fanzha.sim.writer import TIME_COLUMNS
 
-_STRING_COLUMNS = ("phone", "number", "first_number", "fraud_number", "payer_account",
-                   "payee_account", "account", "account_id", "card_number", "id_number", "order_id",
-                   "waybill_no", "transfer_id", "root_transfer_id", "access_id", "domain",
-                   "target_value", "reporter", "staff_id", "village", "county")
+_INT_COLUMNS = ("amount_fen", "loss_fen", "level", "contacts", "payments", "duration_s",
+                "records", "price_fen", "village")
+_BOOL_COLUMNS = ("engaged", "victim")
 
 
 @dataclass
@@ -48,17 +47,9 @@ def load_truth(world_dir: str | Path) -> Truth:
             if c in TIME_COLUMNS:
                 casts.append(pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%S%.3fZ", time_unit="ms")
                              .dt.epoch("ms").alias(c))
-            elif c in _STRING_COLUMNS:
-                continue
-            elif c in ("engaged", "victim"):
-                casts.append((pl.col(c) == "true").alias(c))
-            else:
-                if _numeric(df[c]):
-                    casts.append(pl.col(c).cast(pl.Int64))
+            elif c in _INT_COLUMNS:
+                casts.append(pl.col(c).cast(pl.Int64))
+            elif c in _BOOL_COLUMNS:
+                casts.append(pl.col(c) == "true")
         tables[p.stem] = df.with_columns(casts) if casts else df
     return Truth(world, tables)
-
-
-def _numeric(s: pl.Series) -> bool:
-    v = s.drop_nulls()
-    return len(v) > 0 and bool(v.str.contains(r"^-?[0-9]+$").all())

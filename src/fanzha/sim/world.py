@@ -139,10 +139,14 @@ def _finalise(ev: Events) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFra
     ids: dict[str, pl.DataFrame] = {}
     for kind in sorted(ev.parts):
         df = ev.frame(kind)
-        if kind == "waybill_access":  # the WMS logs whole seconds
+        if kind in ("waybill_access", "transfer"):  # the WMS and the bank log whole seconds
             df = df.with_columns(ts=pl.col.ts // 1000 * 1000).sort("ts", maintain_order=True)
+        if kind == "case":
+            df = df.with_columns(paid_at=pl.col.paid_at // 1000 * 1000)
         n = df.height
         seq = pl.Series(np.arange(n, dtype=np.int64))
+        if "_key" not in df.columns:
+            df = df.with_columns(_key=pl.lit(None, pl.Int64))
         if kind == "transfer":
             df = df.with_columns(transfer_id="B" + (seq + 6_000_000_000).cast(pl.String))
             ids["transfer"] = df.filter(pl.col._key.is_not_null()).select("_key", "transfer_id")
@@ -152,7 +156,7 @@ def _finalise(ev: Events) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFra
             df = df.with_columns(access_id="L" + (seq + 70_000_000).cast(pl.String))
             ids["waybill_access"] = df.filter(pl.col._key.is_not_null()).select("_key", "access_id")
         frames[kind] = df
-    if "case" in frames:
+    if "case" in frames and "transfer" in ids:
         frames["case"] = frames["case"].join(
             ids["transfer"].rename({"_key": "_tkey"}), on="_tkey", how="left", maintain_order="left"
         )
@@ -169,7 +173,7 @@ def _truth_tables(P, sc, clock, truth: Truth, contacts: pl.DataFrame, victim_pay
         vp = victim_pay.join(tid, on="_key", how="inner").sort("ts", maintain_order=True)
         person = vp["person"].to_numpy()
         out["payments"] = pl.DataFrame({
-            "transfer_id": vp["transfer_id"], "ts": vp["ts"], "phone": s(P.phone[person]),
+            "transfer_id": vp["transfer_id"], "ts": vp["ts"] // 1000 * 1000, "phone": s(P.phone[person]),
             "id_number": P.id_number.gather(person), "payer_account": s(vp["card"].to_numpy()),
             "amount_fen": vp["amount_fen"], "scenario": vp["scenario"], "fraud_type": vp["fraud_type"],
             "gang_id": vp["gang_id"], "fraud_number": s(vp["number"].to_numpy()), "leak_id": vp["leak_id"],
@@ -207,7 +211,11 @@ def _truth_tables(P, sc, clock, truth: Truth, contacts: pl.DataFrame, victim_pay
                 "victim_scenario", "victim_fraud_type", "gang_id", "first_contact_ts", "contacts",
                 "first_payment_ts", "payments", "loss_fen", "leak_id").rename(
                 {"victim_scenario": "scenario", "victim_fraud_type": "fraud_type"})
-    for name in ("fraud_numbers", "fraud_urls", "mules", "black_accounts", "harvested",
+    used = set(contacts["number"].to_list()) if contacts.height else set()
+    numbers = truth.get("fraud_numbers")
+    if numbers.height:  # a number of the rotation that never called anyone is not a fraud number
+        out["fraud_numbers"] = numbers.filter(pl.col.number.cast(pl.Int64).is_in(list(used)))
+    for name in ("fraud_urls", "mules", "black_accounts", "harvested",
                  "promo_orders", "leaks", "leaked_records", "cards", "police"):
         df = truth.get(name)
         if df.height:
@@ -217,7 +225,7 @@ def _truth_tables(P, sc, clock, truth: Truth, contacts: pl.DataFrame, victim_pay
         m = mt.join(tid, on="_key", how="inner").join(
             tid.rename({"_key": "root", "transfer_id": "root_transfer_id"}), on="root", how="inner")
         out["mule_transfers"] = m.sort("ts", maintain_order=True).select(
-            "transfer_id", "ts", "payer_account", "payee_account", "amount_fen", "level",
+            "transfer_id", pl.col.ts // 1000 * 1000, "payer_account", "payee_account", "amount_fen", "level",
             "root_transfer_id")
     la = truth.get("leak_accesses")
     if la.height:
