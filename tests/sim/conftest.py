@@ -31,7 +31,9 @@ def world(tmp_path_factory, world_args) -> Path:
 @pytest.fixture(scope="session")
 def sim_files(world: Path) -> dict[str, bytes]:
     """Every file the simulator wrote (before `fanzha score` adds its own)."""
-    return {str(p.relative_to(world)): p.read_bytes() for p in sorted(world.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(world)): p.read_bytes() for p in sorted(world.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.fixture(scope="session")

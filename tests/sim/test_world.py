@@ -16,12 +16,13 @@ from fanzha.sim import simulate
 from fanzha.sim.truth import load_truth
 
 
-
 def test_same_seed_gives_the_same_files_byte_for_byte(tmp_path, sim_files, world_args):
     again = tmp_path / "again"
     people, days, seed, scenario = world_args
     simulate(people, days, seed, again, scenario)
-    files = {str(p.relative_to(again)): p.read_bytes() for p in sorted(again.rglob("*")) if p.is_file()}
+    files = {
+        str(p.relative_to(again)): p.read_bytes() for p in sorted(again.rglob("*")) if p.is_file()
+    }
     assert files.keys() == sim_files.keys()
     different = [name for name in files if files[name] != sim_files[name]]
     assert different == []
@@ -40,7 +41,9 @@ def test_every_file_of_the_manifest_ingests_with_zero_quarantined_rows(world, sc
     assert kinds == set(log), "every event kind is written"
     meta = scored["meta"]
     assert meta["quarantined"] == 0 and meta["duplicates"] == 0
-    assert meta["events_read"] == meta["events_accepted"] == sum(e["rows"] for e in manifest["files"])
+    assert (
+        meta["events_read"] == meta["events_accepted"] == sum(e["rows"] for e in manifest["files"])
+    )
     counts = json.loads((world / "truth/world.json").read_text())["events"]
     assert {k: v.height for k, v in log.items()} == counts
 
@@ -59,8 +62,9 @@ def test_partner_files_differ_from_fanzha_names_and_need_the_manifest_options(wo
 
 @pytest.mark.parametrize("path", ["bank-a/transfers.csv", "warehouse/wms_access.csv"])
 def test_the_manifest_command_line_ingests_the_file_with_the_cli(world, cli, path):
-    entry = next(e for e in yaml.safe_load((world / "ingest.yaml").read_text())["files"]
-                 if e["path"] == path)
+    entry = next(
+        e for e in yaml.safe_load((world / "ingest.yaml").read_text())["files"] if e["path"] == path
+    )
     args = shlex.split(entry["command"])[2:]
     args[0] = str(world / args[0])
     r = json.loads(cli("ingest", *args, "--json").output)
@@ -86,7 +90,8 @@ def test_victim_payments_and_the_mule_chain_are_transfers(world, log):
     assert set(pay["transfer_id"].to_list()) <= set(chain["root_transfer_id"].to_list())
     # forwarded within minutes: each mule pays on what it received
     fwd = chain.filter(pl.col.level == 2).join(
-        chain.filter(pl.col.level == 1).select("root_transfer_id", t1="ts"), on="root_transfer_id")
+        chain.filter(pl.col.level == 1).select("root_transfer_id", t1="ts"), on="root_transfer_id"
+    )
     minutes = (fwd["ts"] - fwd["t1"]) / 60_000
     assert minutes.min() >= 0 and minutes.median() < 30
 
@@ -97,7 +102,9 @@ def test_victims_were_contacted_before_they_paid_and_cases_name_real_payments(wo
     assert v.height > 0 and (v["first_contact_ts"] < v["first_payment_ts"]).all()
     cases = log["case"]
     assert cases.height > 0
-    assert set(cases["transfer_id"].to_list()) <= set(truth.get("payments")["transfer_id"].to_list())
+    assert set(cases["transfer_id"].to_list()) <= set(
+        truth.get("payments")["transfer_id"].to_list()
+    )
     assert (cases["ts"] > cases["paid_at"]).all(), "losses are reported after the payment"
     callers = set(log["call"]["caller"].to_list()) | set(log["sms"]["sender"].to_list())
     assert set(truth.get("fraud_numbers")["number"].to_list()) <= callers
@@ -131,7 +138,9 @@ def test_leaks_are_in_the_access_log(world, log):
     wa = log["waybill_access"]
     j = acc.join(wa, on="access_id", how="inner", suffix="_ev")
     assert j.height == acc.height > 0
-    assert (j["site"] == j["site_ev"]).all() and (j["operator_account"] == j["operator_account_ev"]).all()
+    assert (j["site"] == j["site_ev"]).all() and (
+        j["operator_account"] == j["operator_account_ev"]
+    ).all()
     leaks = truth.get("leaks")
     rc = leaks.filter(pl.col.method == "remote_control")
     if rc.height:
@@ -141,12 +150,19 @@ def test_leaks_are_in_the_access_log(world, log):
         assert (hours < 7).all(), "queried at dawn"
     ex = leaks.filter(pl.col.method == "ex_employee")
     if ex.height:
-        gone = log["roster"].filter((pl.col.operator_account == ex["operator_account"][0])
-                                    & (pl.col.action == "leave"))
-        assert gone.height == 1 and gone["ts"][0] < j.filter(pl.col.leak_id == ex["leak_id"][0])["ts_ev"].min()
+        gone = log["roster"].filter(
+            (pl.col.operator_account == ex["operator_account"][0]) & (pl.col.action == "leave")
+        )
+        assert (
+            gone.height == 1
+            and gone["ts"][0] < j.filter(pl.col.leak_id == ex["leak_id"][0])["ts_ev"].min()
+        )
     for leak_id in leaks["leak_id"].to_list():  # bulk queries walk the waybill numbers in order
-        seqs = j.filter((pl.col.leak_id == leak_id) & (pl.col.action == "query")).sort(
-            "ts_ev")["waybill_no"].to_list()
+        seqs = (
+            j.filter((pl.col.leak_id == leak_id) & (pl.col.action == "query"))
+            .sort("ts_ev")["waybill_no"]
+            .to_list()
+        )
         assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     v = truth.get("victims").filter(pl.col.leak_id.is_not_null())
     records = truth.get("leaked_records")
@@ -168,17 +184,26 @@ def test_naive_rules_meet_honest_people(world, log):
     truth = load_truth(world)
     fraud = set(truth.get("fraud_numbers")["number"].to_list())
     calls = log["call"].filter(~pl.col.caller.is_in(list(fraud)))
-    fan = calls.group_by("caller").agg(pl.col.callee.n_unique().alias("n"),
-                                       pl.col.duration_s.median().alias("d"))
-    busiest_fraud = log["call"].filter(pl.col.caller.is_in(list(fraud))).group_by("caller").agg(
-        pl.col.callee.n_unique().alias("n"))["n"].max()
-    assert fan.filter((pl.col.n >= busiest_fraud) & (pl.col.d < 60)).height > 0, \
+    fan = calls.group_by("caller").agg(
+        pl.col.callee.n_unique().alias("n"), pl.col.duration_s.median().alias("d")
+    )
+    busiest_fraud = (
+        log["call"]
+        .filter(pl.col.caller.is_in(list(fraud)))
+        .group_by("caller")
+        .agg(pl.col.callee.n_unique().alias("n"))["n"]
+        .max()
+    )
+    assert fan.filter((pl.col.n >= busiest_fraud) & (pl.col.d < 60)).height > 0, (
         "couriers and telesales call as many strangers, as briefly, as a fraud number"
+    )
     ports = log["sms"].group_by("sender").agg(pl.col.receiver.n_unique().alias("n"))
     assert ports["n"].max() >= 50, "shops and banks text many people"
     mules = set(truth.get("mules")["account"].to_list())
     t = log["transfer"].filter(~pl.col.payer_account.is_in(list(mules)))
-    fan_out = t.group_by(["payer_account", pl.col.ts.dt.date()]).agg(pl.col.payee_account.n_unique().alias("n"))
+    fan_out = t.group_by(["payer_account", pl.col.ts.dt.date()]).agg(
+        pl.col.payee_account.n_unique().alias("n")
+    )
     assert fan_out["n"].max() >= 50, "payroll and pensions fan out"
     o = log["order"]
     top = o.group_by("warehouse_id").len().sort("len")["warehouse_id"][-1]
@@ -186,11 +211,13 @@ def test_naive_rules_meet_honest_people(world, log):
     assert touched / o["ship_phone"].n_unique() > 0.4, "a big warehouse touches most customers"
     night = log["waybill_access"].filter(
         (((pl.col.ts.dt.epoch("ms") + 8 * 3_600_000) // 3_600_000) % 24 < 6)
-        & ~pl.col.access_id.is_in(truth.get("leak_accesses")["access_id"].implode()))
+        & ~pl.col.access_id.is_in(truth.get("leak_accesses")["access_id"].implode())
+    )
     assert night.height > 0, "big warehouses also print at night"
     legit = log["registration"].filter(pl.col.promoter_id.is_not_null())
-    assert legit.height > 0 and legit["device_id"].n_unique() < legit.height, \
+    assert legit.height > 0 and legit["device_id"].n_unique() < legit.height, (
         "authorised promoters activate many people on a few tablets"
+    )
 
 
 def test_rural_elderly_have_feature_phones_and_no_accounts():
@@ -205,7 +232,9 @@ def test_rural_elderly_have_feature_phones_and_no_accounts():
     assert rural_old.sum() > 300
     assert P.feature[rural_old].mean() > 0.35 > P.feature[young].mean()
     assert P.accounts[rural_old].any(axis=1).mean() < 0.2 < P.accounts[young].any(axis=1).mean()
-    assert ((P.age >= 60) & ~P.urban).sum() / (~P.urban).sum() > ((P.age >= 60) & P.urban).sum() / P.urban.sum()
+    assert ((P.age >= 60) & ~P.urban).sum() / (~P.urban).sum() > (
+        (P.age >= 60) & P.urban
+    ).sum() / P.urban.sum()
     fam = P.family[P.age >= 60]
     assert (fam >= 0).mean() > 0.8 and (P.age[fam[fam >= 0]] < 60).all()
     assert len(np.unique(P.id_number.to_numpy())) == P.n
@@ -215,4 +244,6 @@ def test_detectors_never_import_the_simulator():
     src = Path(__file__).resolve().parents[2] / "src" / "fanzha"
     for part in ("detectors", "engine", "decide", "ingest", "store"):
         for f in (src / part).rglob("*.py"):
-            assert "fanzha.sim" not in f.read_text(), f"{f} must not read the simulator or its truth"
+            assert "fanzha.sim" not in f.read_text(), (
+                f"{f} must not read the simulator or its truth"
+            )

@@ -34,8 +34,15 @@ def sim_cmd(
     _ = db  # sim writes files only; --db is accepted like on every command
     show = not json and err.is_terminal
     t0 = time.perf_counter()
-    with Progress(TextColumn("sim {task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, disable=not show, transient=True) as bar:
+    with Progress(
+        TextColumn("sim {task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show,
+        transient=True,
+    ) as bar:
         task = bar.add_task("", total=None)
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -43,9 +50,16 @@ def sim_cmd(
 
         w = simulate(people, days, seed, output, scenario, progress)
     seconds = time.perf_counter() - t0
-    result = {"out": w.out, "people": w.people, "days": w.days, "seed": w.seed,
-              "events": w.events, "total_events": w.total_events, "truth": w.truth,
-              "seconds": round(seconds, 2)}
+    result = {
+        "out": w.out,
+        "people": w.people,
+        "days": w.days,
+        "seed": w.seed,
+        "events": w.events,
+        "total_events": w.total_events,
+        "truth": w.truth,
+        "seconds": round(seconds, 2),
+    }
     if json:
         print_json(result)
         return
@@ -57,8 +71,10 @@ def sim_cmd(
     t.add_row("total", f"{w.total_events:,}")
     out.print(t)
     out.print("truth: " + ", ".join(f"{k} {n:,}" for k, n in w.truth.items()))
-    out.print(f"{w.total_events / seconds:,.0f} events/s ({seconds:.1f} s); "
-              f"score it with: fanzha score {w.out}")
+    out.print(
+        f"{w.total_events / seconds:,.0f} events/s ({seconds:.1f} s); "
+        f"score it with: fanzha score {w.out}"
+    )
 
 
 @app.command("score")
@@ -72,8 +88,15 @@ def score_cmd(
     from fanzha.sim.run import metric_rows, score_world
 
     show = not json and err.is_terminal
-    with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, disable=not show, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show,
+        transient=True,
+    ) as bar:
         tasks: dict[int, int] = {}
         run_task = None
 
@@ -93,15 +116,22 @@ def score_cmd(
         print_json(result)
         return
     meta = result["meta"]
-    t = Table(title=f"fanzha scorecard: {world} ({meta['people']:,} people, {meta['days']} days, "
-                    f"{meta['victims']} victims)")
+    t = Table(
+        title=f"fanzha scorecard: {world} ({meta['people']:,} people, {meta['days']} days, "
+        f"{meta['victims']} victims)"
+    )
     for c in ("capability", "metric", "value", ""):
         t.add_column(c, justify="right" if c == "value" else "left")
-    for cap, key, label, value, unit in metric_rows(result):
-        bar_ = ProgressBar(total=1.0, completed=float(value), width=20) if (
-            unit == "share" and value is not None) else ""
+    for cap, _key, label, value, unit in metric_rows(result):
+        bar_ = (
+            ProgressBar(total=1.0, completed=float(value), width=20)
+            if (unit == "share" and value is not None)
+            else ""
+        )
         t.add_row(cap, label, format_value(value, unit), bar_)
     out.print(t)
-    out.print(f"ingested {meta['events_accepted']:,} events ({meta['quarantined']} quarantined) in "
-              f"{meta['ingest_seconds']:.1f} s; engine {meta['engine_seconds']:.1f} s; "
-              f"{meta['alerts']:,} alerts. Wrote {world / 'score.json'} and {world / 'report.html'}")
+    out.print(
+        f"ingested {meta['events_accepted']:,} events ({meta['quarantined']} quarantined) in "
+        f"{meta['ingest_seconds']:.1f} s; engine {meta['engine_seconds']:.1f} s; "
+        f"{meta['alerts']:,} alerts. Wrote {world / 'score.json'} and {world / 'report.html'}"
+    )

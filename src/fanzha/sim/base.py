@@ -66,20 +66,50 @@ class Clock:
 
 # Hour-of-day weights (local time) of ordinary activity: awake 7-23, peaks morning and evening.
 DIURNAL = np.array(
-    [0.2, 0.1, 0.05, 0.05, 0.1, 0.3, 1.0, 2.5, 4.0, 5.0, 5.0, 4.5,
-     4.0, 4.0, 4.5, 4.5, 4.5, 4.5, 5.0, 5.5, 5.0, 4.0, 2.0, 0.8]
+    [
+        0.2,
+        0.1,
+        0.05,
+        0.05,
+        0.1,
+        0.3,
+        1.0,
+        2.5,
+        4.0,
+        5.0,
+        5.0,
+        4.5,
+        4.0,
+        4.0,
+        4.5,
+        4.5,
+        4.5,
+        4.5,
+        5.0,
+        5.5,
+        5.0,
+        4.0,
+        2.0,
+        0.8,
+    ]
 )
 WORK_HOURS = np.array([0.0] * 8 + [1.0] * 4 + [0.5] + [1.0] * 6 + [0.3] * 2 + [0.0] * 3)
 
 
 def times_in_day(
-    rng: np.random.Generator, clock: Clock, day: np.ndarray | int, n: int, hours: np.ndarray = DIURNAL
+    rng: np.random.Generator,
+    clock: Clock,
+    day: np.ndarray | int,
+    n: int,
+    hours: np.ndarray = DIURNAL,
 ) -> np.ndarray:
     """n event times (UTC ms) on the given local day(s), hour drawn from `hours` weights."""
     p = hours / hours.sum()
     h = rng.choice(24, size=n, p=p)
     within = rng.integers(0, HOUR_MS, size=n)
-    return clock.day_ms(np.broadcast_to(np.asarray(day), (n,)).astype(np.int64)) + h * HOUR_MS + within
+    return (
+        clock.day_ms(np.broadcast_to(np.asarray(day), (n,)).astype(np.int64)) + h * HOUR_MS + within
+    )
 
 
 def lognormal(rng: np.random.Generator, median: float, sigma: float, n: int) -> np.ndarray:
@@ -141,8 +171,10 @@ def mobiles(
     rng: np.random.Generator, n: int, *, virtual: bool = False, taken: np.ndarray | None = None
 ) -> np.ndarray:
     """n distinct allocated mobile numbers (int64), none in `taken`."""
-    segments = np.array(VIRTUAL_SEGMENTS if virtual else
-                        [s for s in MOBILE_SEGMENTS if s not in VIRTUAL_SEGMENTS], dtype=np.int64)
+    segments = np.array(
+        VIRTUAL_SEGMENTS if virtual else [s for s in MOBILE_SEGMENTS if s not in VIRTUAL_SEGMENTS],
+        dtype=np.int64,
+    )
     out = np.empty(0, dtype=np.int64)
     avoid = np.unique(taken) if taken is not None and len(taken) else np.empty(0, np.int64)
     while len(out) < n:
@@ -214,17 +246,26 @@ def names(rng: np.random.Generator, n: int) -> pl.Series:
     g1 = pl.Series(GIVEN).gather(rng.integers(0, len(GIVEN), n))
     g2 = pl.Series(GIVEN).gather(rng.integers(0, len(GIVEN), n))
     two = pl.Series(rng.random(n) < 0.7)
-    return pl.select(
-        pl.when(two).then(s + g1 + g2).otherwise(s + g1)
-    ).to_series().alias("name")
+    return pl.select(pl.when(two).then(s + g1 + g2).otherwise(s + g1)).to_series().alias("name")
 
 
 @functools.cache
 def _province_codes(province: str) -> tuple[tuple[int, tuple[int, ...]], ...]:
     return tuple(
-        (y, tuple(sorted({int(r.code) for r in resident_id.regions()
-                          if r.code.startswith(province) and not r.code.endswith("00")
-                          and resident_id.region_valid_in(r.code, y)})))
+        (
+            y,
+            tuple(
+                sorted(
+                    {
+                        int(r.code)
+                        for r in resident_id.regions()
+                        if r.code.startswith(province)
+                        and not r.code.endswith("00")
+                        and resident_id.region_valid_in(r.code, y)
+                    }
+                )
+            ),
+        )
         for y in range(1900, 2031)
     )
 
@@ -243,7 +284,7 @@ def id_regions(county: np.ndarray, birth_year: np.ndarray) -> np.ndarray:
             raise ValueError(f"no region code of province {code[:2]} is valid in {y}")
         arr = np.array(valid)
         same_city = arr[arr // 100 == c // 100]
-        pick = (same_city if len(same_city) else arr)
+        pick = same_city if len(same_city) else arr
         best = int(pick[np.argmin(np.abs(pick - c))])
         out[(county == c) & (birth_year == y)] = best
     return out

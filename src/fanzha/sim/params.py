@@ -52,6 +52,8 @@ def _merge(base: Any, over: Any, path: str) -> Any:
         if not isinstance(over, list):
             raise FanzhaError(f"scenario: {path} must be a list, got {over!r}")
         return copy.deepcopy(over)
+    if isinstance(base, str) and isinstance(over, dt.date):  # YAML reads 2026-03-02 as a date
+        return over.isoformat()
     if isinstance(base, str) and not isinstance(over, str):
         raise FanzhaError(f"scenario: {path} must be text, got {over!r}")
     return over
@@ -66,8 +68,10 @@ def load_scenario(path: str | Path | None = None) -> dict[str, Any]:
             raise FanzhaError(f"scenario file {p} does not exist")
         try:
             over = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise FanzhaError(f"scenario file {p}: not valid YAML ({str(e).splitlines()[0]})") from None
+        except (yaml.YAMLError, ValueError) as e:  # ValueError: a date like 2026-13-01
+            raise FanzhaError(
+                f"scenario file {p}: not valid YAML ({str(e).splitlines()[0]})"
+            ) from None
         sc = _merge(sc, over, "")
     check(sc)
     return sc
@@ -100,9 +104,9 @@ def check(sc: dict[str, Any]) -> None:
     geo = sc["geography"]
     if not geo["counties"]:
         raise FanzhaError("scenario: geography.counties is empty")
-    for c in [x["code"] for x in geo["counties"]] + geo["upstream_counties"] + geo[
-        "fraud_base_counties"
-    ]:
+    for c in (
+        [x["code"] for x in geo["counties"]] + geo["upstream_counties"] + geo["fraud_base_counties"]
+    ):
         if not resident_id.region_valid_in(str(c), dt.date.fromisoformat(sc["start_date"]).year):
             raise FanzhaError(f"scenario: county code {c} is not a county code in use")
     if not any(not c["urban"] for c in geo["counties"]):
@@ -112,10 +116,19 @@ def check(sc: dict[str, Any]) -> None:
     for key in ("rural_age_weights", "urban_age_weights"):
         if len(pop[key]) != len(bins) - 1 or sum(pop[key]) <= 0:
             raise FanzhaError(f"scenario: population.{key} needs one weight per age bin")
-    for key in ("feature_phone_share", "platform_account_share", "bank_card_share",
-                "second_bank_card_share", "second_sim_share", "family_contact_share",
-                "family_contact_local_share", "employed_share", "courier_share", "sales_share",
-                "tenant_share"):
+    for key in (
+        "feature_phone_share",
+        "platform_account_share",
+        "bank_card_share",
+        "second_bank_card_share",
+        "second_sim_share",
+        "family_contact_share",
+        "family_contact_local_share",
+        "employed_share",
+        "courier_share",
+        "sales_share",
+        "tenant_share",
+    ):
         _share(sc, "population", key)
     for section in ("village_push", "waybill_theft", "impersonation", "money", "reports", "life"):
         for k, v in sc[section].items():

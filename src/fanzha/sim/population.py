@@ -83,8 +83,11 @@ class Population:
 
     def account_id(self, platform: int, person: np.ndarray) -> pl.Series:
         """Platform account ids of ordinary users (black accounts use another range)."""
-        return token(f"{self.platforms[platform][0]}{self.platforms[platform][-1]}", 
-                     10_000_000 + np.asarray(person) * 7 + platform, 9)
+        return token(
+            f"{self.platforms[platform][0]}{self.platforms[platform][-1]}",
+            10_000_000 + np.asarray(person) * 7 + platform,
+            9,
+        )
 
     def device(self, person: np.ndarray) -> pl.Series:
         return token("d", 30_000_000 + np.asarray(person) * 13, 9)
@@ -92,7 +95,9 @@ class Population:
     def home_ip(self, person: np.ndarray) -> pl.Series:
         p = np.asarray(person)
         c = self.county[p]
-        return ip_strings(np.full(len(p), 113), 64 + c * 4 + (p % 4), (p // 4) % 250 + 1, p % 251 + 2)
+        return ip_strings(
+            np.full(len(p), 113), 64 + c * 4 + (p % 4), (p // 4) % 250 + 1, p % 251 + 2
+        )
 
     def county_code(self, person: np.ndarray) -> pl.Series:
         return pl.Series(self.county_codes[self.county[np.asarray(person)]]).cast(pl.String)
@@ -176,8 +181,9 @@ def build(sc: dict, n: int, seed: int, clock: Clock) -> Population:
     phone2 = np.zeros(n, dtype=np.int64)
     phone2[idx2] = extra[: len(idx2)]
     fs = pop["feature_phone_share"]
-    p_feature = np.where(elderly & ~urban, fs["rural_elderly"],
-                         np.where(elderly, fs["urban_elderly"], fs["other"]))
+    p_feature = np.where(
+        elderly & ~urban, fs["rural_elderly"], np.where(elderly, fs["urban_elderly"], fs["other"])
+    )
     feature = has_phone & (rng.random(n) < p_feature)
     imei = 860_000_000_000_000 + rng.permutation(n) * 7 + rng.integers(0, 7, n)
 
@@ -191,8 +197,9 @@ def build(sc: dict, n: int, seed: int, clock: Clock) -> Population:
 
     platforms = list(pop["platforms"])
     ps = pop["platform_account_share"]
-    p_acc = np.where(elderly & ~urban, ps["rural_elderly"],
-                     np.where(elderly, ps["urban_elderly"], ps["other"]))
+    p_acc = np.where(
+        elderly & ~urban, ps["rural_elderly"], np.where(elderly, ps["urban_elderly"], ps["other"])
+    )
     smart = has_phone & ~feature & (age >= 14)
     any_acc = smart & (rng.random(n) < p_acc)
     accounts = any_acc[:, None] & (rng.random((n, len(platforms))) < 0.75)
@@ -202,16 +209,14 @@ def build(sc: dict, n: int, seed: int, clock: Clock) -> Population:
     work_age = adult & has_phone & ~feature
     r = rng.random(n)
     role[work_age & (r < pop["courier_share"])] = ROLE_COURIER
-    role[work_age & (r >= pop["courier_share"]) & (r < pop["courier_share"] + pop["sales_share"])] = (
-        ROLE_SALES
-    )
+    role[
+        work_age & (r >= pop["courier_share"]) & (r < pop["courier_share"] + pop["sales_share"])
+    ] = ROLE_SALES
 
     # households of about three people inside a village; family contacts of elderly people
     household = village * 10_000 + (np.arange(n) - v_start_a[village]) // 3
     hh = pl.DataFrame({"hh": household, "p": np.arange(n), "adult": adult & has_phone})
-    hh_adult = (
-        hh.filter(pl.col.adult).group_by("hh").agg(pl.col.p.first()).sort("hh")
-    )
+    hh_adult = hh.filter(pl.col.adult).group_by("hh").agg(pl.col.p.first()).sort("hh")
     adult_of = dict(zip(hh_adult["hh"].to_list(), hh_adult["p"].to_list(), strict=True))
     urban_adults = np.flatnonzero(urban & adult & has_phone & (age >= 25))
     if len(urban_adults) == 0:
@@ -232,9 +237,13 @@ def build(sc: dict, n: int, seed: int, clock: Clock) -> Population:
     size_w = rng.pareto(1.2, n_emp) + 1
     employer = np.full(n, -1, dtype=np.int64)
     employer[employed] = rng.choice(n_emp, size=int(employed.sum()), p=size_w / size_w.sum())
-    employer[(role != ROLE_NONE) & has_card] = rng.integers(0, n_emp, int(((role != ROLE_NONE) & has_card).sum()))
+    employer[(role != ROLE_NONE) & has_card] = rng.integers(
+        0, n_emp, int(((role != ROLE_NONE) & has_card).sum())
+    )
     employer_account = token("4402", rng.permutation(np.arange(n_emp)) + 10**11, 12).alias("acct")
-    employer_name = pl.Series([f"{_COMPANY[i % len(_COMPANY)]}{i + 1}号有限公司" for i in range(n_emp)])
+    employer_name = pl.Series(
+        [f"{_COMPANY[i % len(_COMPANY)]}{i + 1}号有限公司" for i in range(n_emp)]
+    )
 
     # tenants pay rent to landlords (older urban card holders)
     landlord = np.full(n, -1, dtype=np.int64)
@@ -246,7 +255,9 @@ def build(sc: dict, n: int, seed: int, clock: Clock) -> Population:
     # warehouses, shops
     n_wh = max(3, round(n / pop["people_per_warehouse"]))
     wh_size = np.sort(rng.pareto(1.0, n_wh) + 1)[::-1]
-    wh_county = rng.choice(len(counties), size=n_wh, p=(w * (1 + urban_c)) / (w * (1 + urban_c)).sum())
+    wh_county = rng.choice(
+        len(counties), size=n_wh, p=(w * (1 + urban_c)) / (w * (1 + urban_c)).sum()
+    )
     wh_courier = np.arange(n_wh) % len(WAREHOUSE_COURIERS)
     wh_night = np.zeros(n_wh, dtype=bool)
     wh_night[: max(1, round(n_wh * sc["life"]["night_shift_warehouse_share"]))] = True
@@ -262,8 +273,9 @@ def build(sc: dict, n: int, seed: int, clock: Clock) -> Population:
     taken = np.zeros(n, dtype=bool)
     for wi in range(n_wh):
         c = wh_county[wi]
-        pool = np.flatnonzero((county == c) & adult & has_phone & has_card & (role == ROLE_NONE)
-                              & ~taken)
+        pool = np.flatnonzero(
+            (county == c) & adult & has_phone & has_card & (role == ROLE_NONE) & ~taken
+        )
         if len(pool) < lo:  # a tiny world: staff commute from other counties
             pool = np.flatnonzero(adult & has_phone & (role == ROLE_NONE) & ~taken)
         k = min(int(staff_n[wi]), len(pool))
@@ -279,18 +291,52 @@ def build(sc: dict, n: int, seed: int, clock: Clock) -> Population:
 
     addr = _addresses(rng, codes, county, township, village, n)
     return Population(
-        n=n, county_codes=codes, county_urban=urban_c, county=county, village=village,
-        village_start=v_start_a, village_size=v_size_a, village_county=v_county_a,
-        county_start=county_start, county_size=per_county, urban=urban, age=age, sex=sex,
-        id_number=id_number, name=name, phone=phone, phone2=phone2, feature=feature, imei=imei,
-        card=card, card2=card2, accounts=accounts, role=role, employer=employer,
-        landlord=landlord, family=family, household=household, township=township, address=addr,
-        platforms=platforms, employer_account=employer_account, employer_name=employer_name,
-        shop_platform=shop_platform, shop_warehouse=shop_warehouse, shop_port=shop_port,
-        shop_weight=shop_weight, warehouse_county=wh_county, warehouse_courier=wh_courier,
-        warehouse_night=wh_night, warehouse_size=wh_size, staff_person=staff_person_a,
-        staff_warehouse=staff_wh_a, staff_hired_day=staff_hired, warehouse_pcs=pcs,
-        halls_per_county=2, aggregators=["AGG-LKL", "AGG-SQB", "AGG-FY"],
+        n=n,
+        county_codes=codes,
+        county_urban=urban_c,
+        county=county,
+        village=village,
+        village_start=v_start_a,
+        village_size=v_size_a,
+        village_county=v_county_a,
+        county_start=county_start,
+        county_size=per_county,
+        urban=urban,
+        age=age,
+        sex=sex,
+        id_number=id_number,
+        name=name,
+        phone=phone,
+        phone2=phone2,
+        feature=feature,
+        imei=imei,
+        card=card,
+        card2=card2,
+        accounts=accounts,
+        role=role,
+        employer=employer,
+        landlord=landlord,
+        family=family,
+        household=household,
+        township=township,
+        address=addr,
+        platforms=platforms,
+        employer_account=employer_account,
+        employer_name=employer_name,
+        shop_platform=shop_platform,
+        shop_warehouse=shop_warehouse,
+        shop_port=shop_port,
+        shop_weight=shop_weight,
+        warehouse_county=wh_county,
+        warehouse_courier=wh_courier,
+        warehouse_night=wh_night,
+        warehouse_size=wh_size,
+        staff_person=staff_person_a,
+        staff_warehouse=staff_wh_a,
+        staff_hired_day=staff_hired,
+        warehouse_pcs=pcs,
+        halls_per_county=2,
+        aggregators=["AGG-LKL", "AGG-SQB", "AGG-FY"],
     )
 
 
@@ -298,7 +344,16 @@ def pop_per_village(geo: dict) -> int:
     return max(10, int(geo["people_per_village"]))
 
 
-_COMPANY = ["贵港金桥", "玉林华盛", "桂平宏达", "平南永兴", "北流鑫源", "博白顺通", "容县恒丰", "陆川广源"]
+_COMPANY = [
+    "贵港金桥",
+    "玉林华盛",
+    "桂平宏达",
+    "平南永兴",
+    "北流鑫源",
+    "博白顺通",
+    "容县恒丰",
+    "陆川广源",
+]
 _SYL = list("东西南北大小新旧上下石平安和丰乐长青山水田林高龙凤")
 
 

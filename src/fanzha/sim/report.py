@@ -53,10 +53,19 @@ def _scorecard_chart(result: dict) -> str:
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 0.8))
     labels = [r[0] for r in rows][::-1]
     values = [r[1] for r in rows][::-1]
-    ax.barh(labels, [v or 0 for v in values], color=["#2b8a3e" if v is not None else "#ced4da" for v in values])
+    ax.barh(
+        labels,
+        [v or 0 for v in values],
+        color=["#2b8a3e" if v is not None else "#ced4da" for v in values],
+    )
     for i, v in enumerate(values):
-        ax.text(0.01 if v is None else min(v, 0.9) + 0.01, i, "n/a" if v is None else f"{v * 100:.1f}%",
-                va="center", fontsize=8)
+        ax.text(
+            0.01 if v is None else min(v, 0.9) + 0.01,
+            i,
+            "n/a" if v is None else f"{v * 100:.1f}%",
+            va="center",
+            fontsize=8,
+        )
     ax.set_xlim(0, 1)
     ax.set_xlabel("share")
     ax.set_title("Scorecard (grey: capability not built yet)")
@@ -75,13 +84,21 @@ def _victim_chart(truth: Truth, warnings: pl.DataFrame | None) -> str | None:
         v = v.with_columns(warned_ts=pl.lit(None, pl.Int64))
     v = v.sort("first_contact_ts").with_columns(
         pay_h=(pl.col.first_payment_ts - pl.col.first_contact_ts) / 3_600_000,
-        warn_h=(pl.col.warned_ts - pl.col.first_contact_ts) / 3_600_000)
+        warn_h=(pl.col.warned_ts - pl.col.first_contact_ts) / 3_600_000,
+    )
     fig, ax = plt.subplots(figsize=(8, max(2.5, 0.12 * v.height + 1)))
     y = list(range(v.height))
     ax.scatter(v["pay_h"].to_list(), y, marker="x", color="#c92a2a", label="first payment", s=18)
     w = v.with_row_index("i").filter(pl.col.warn_h.is_not_null())
-    ax.scatter(w["warn_h"].to_list(), w["i"].to_list(), marker="o", facecolors="none",
-               edgecolors="#2b8a3e", label="warned", s=22)
+    ax.scatter(
+        w["warn_h"].to_list(),
+        w["i"].to_list(),
+        marker="o",
+        facecolors="none",
+        edgecolors="#2b8a3e",
+        label="warned",
+        s=22,
+    )
     ax.set_xscale("symlog", linthresh=1)
     ax.set_xlabel("hours after the first fraud contact")
     ax.set_ylabel("victims (by first contact)")
@@ -106,9 +123,11 @@ def _daily_chart(truth: Truth, warnings: pl.DataFrame | None) -> str | None:
 
     days = list(range(int(truth.world.get("days", 1))))
     fig, ax = plt.subplots(figsize=(8, 3))
-    for df, col, label, color in ((contacts, "ts", "fraud contacts", "#868e96"),
-                                  (pays, "ts", "victim payments", "#c92a2a"),
-                                  (warnings, "warned_ts", "people warned", "#2b8a3e")):
+    for df, col, label, color in (
+        (contacts, "ts", "fraud contacts", "#868e96"),
+        (pays, "ts", "victim payments", "#c92a2a"),
+        (warnings, "warned_ts", "people warned", "#2b8a3e"),
+    ):
         c = per_day(df, col)
         ax.plot(days, [c.get(d, 0) for d in days], marker=".", label=label, color=color)
     ax.set_yscale("symlog", linthresh=10)
@@ -128,9 +147,15 @@ def _scenario_chart(truth: Truth, warnings: pl.DataFrame | None) -> str | None:
         v = v.join(warnings, on="phone", how="left")
     else:
         v = v.with_columns(warned_ts=pl.lit(None, pl.Int64))
-    g = v.group_by("fraud_type").agg(
-        victims=pl.len(), loss=pl.col.loss_fen.sum() / 100,
-        before=(pl.col.warned_ts < pl.col.first_payment_ts).fill_null(False).mean()).sort("fraud_type")
+    g = (
+        v.group_by("fraud_type")
+        .agg(
+            victims=pl.len(),
+            loss=pl.col.loss_fen.sum() / 100,
+            before=(pl.col.warned_ts < pl.col.first_payment_ts).fill_null(False).mean(),
+        )
+        .sort("fraud_type")
+    )
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3))
     a1.bar(g["fraud_type"].to_list(), g["loss"].to_list(), color="#c92a2a")
     a1.set_title("loss by fraud type (yuan)")
@@ -146,16 +171,28 @@ def write_report(path: Path, result: dict, truth: Truth, pred: Predictions) -> N
     import matplotlib
 
     matplotlib.use("Agg")
-    charts = [c for c in (_scorecard_chart(result), _victim_chart(truth, pred.warnings),
-                          _daily_chart(truth, pred.warnings), _scenario_chart(truth, pred.warnings)) if c]
+    charts = [
+        c
+        for c in (
+            _scorecard_chart(result),
+            _victim_chart(truth, pred.warnings),
+            _daily_chart(truth, pred.warnings),
+            _scenario_chart(truth, pred.warnings),
+        )
+        if c
+    ]
     meta = result.get("meta", {})
     rows = "".join(
         f"<tr><td>{html.escape(c)}</td><td>{html.escape(label)}</td>"
         f"<td class=v>{html.escape(format_value(result[c][k], unit))}</td><td><code>{c}.{k}</code></td></tr>"
-        for c, k, label, unit in METRICS)
-    facts = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in meta.items())
+        for c, k, label, unit in METRICS
+    )
+    facts = "".join(
+        f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in meta.items()
+    )
     imgs = "".join(f'<p><img src="{c}" alt="chart"></p>' for c in charts)
-    path.write_text(f"""<!doctype html>
+    path.write_text(
+        f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fanzha scorecard</title>
 <style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#212529}}
 table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #dee2e6;padding:.3rem .6rem;text-align:left}}
@@ -167,4 +204,6 @@ with known truth. <b>n/a</b>: the capability is not built yet.</p>
 {imgs}
 <h2>Run</h2><ul>{facts}</ul>
 </body></html>
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )

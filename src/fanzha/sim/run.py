@@ -45,7 +45,8 @@ def load_manifest(world: str | Path) -> list[Source]:
             column_map=dict(e.get("map") or {}),
             constants=dict(e.get("set") or {}),
             parse=ParseOptions(
-                tz=e.get("tz", "Asia/Shanghai"), time_unit=e.get("time_unit"),
+                tz=e.get("tz", "Asia/Shanghai"),
+                time_unit=e.get("time_unit"),
                 money_unit=e.get("money_unit", "fen"),
             ),
             encoding=e.get("encoding"),
@@ -87,7 +88,8 @@ def score_world(
         t_ingest = time.perf_counter() - t0
         t1 = time.perf_counter()
         run = Engine(store).run(
-            on_commit=(lambda s, top: run_progress(s.watermark, top)) if run_progress else None)
+            on_commit=(lambda s, top: run_progress(s.watermark, top)) if run_progress else None
+        )
         t_run = time.perf_counter() - t1
         predictions = collect_predictions(store)
         n_alerts = store.alerts().num_rows
@@ -100,7 +102,9 @@ def score_world(
         "seed": truth.world.get("seed"),
         "victims": truth.get("victims").height,
         "targets": truth.get("targets").height,
-        "stolen_fen": int(truth.get("payments")["amount_fen"].sum()) if truth.get("payments").height else 0,
+        "stolen_fen": int(truth.get("payments")["amount_fen"].sum())
+        if truth.get("payments").height
+        else 0,
         "events_read": summary.total("read"),
         "events_accepted": summary.total("accepted"),
         "quarantined": summary.total("quarantined"),

@@ -35,23 +35,44 @@ class Predictions:
 
     def built(self) -> list[str]:
         """The capabilities (score.json objects) that have at least one prediction."""
-        return list(dict.fromkeys(
-            FIELD_CAPABILITY[f.name] for f in fields(self) if getattr(self, f.name) is not None))
+        return list(
+            dict.fromkeys(
+                FIELD_CAPABILITY[f.name] for f in fields(self) if getattr(self, f.name) is not None
+            )
+        )
 
 
 FIELD_CAPABILITY = {
-    "warnings": "warning", "fraud_numbers": "numbers", "mules": "funds", "traced_transfers": "funds",
-    "frozen": "funds", "black_accounts": "accounts", "account_rings": "accounts",
-    "promo_orders": "accounts", "leak_sources": "leaks", "insider_accesses": "leaks",
-    "held_transfers": "decide", "cards": "cards",
+    "warnings": "warning",
+    "fraud_numbers": "numbers",
+    "mules": "funds",
+    "traced_transfers": "funds",
+    "frozen": "funds",
+    "black_accounts": "accounts",
+    "account_rings": "accounts",
+    "promo_orders": "accounts",
+    "leak_sources": "leaks",
+    "insider_accesses": "leaks",
+    "held_transfers": "decide",
+    "cards": "cards",
 }
 
 
 # (capability, key, label, unit) in the order the scorecard prints them. unit: share, seconds,
 # per10k, rank. Every key is in score.json, null until its capability is built.
 METRICS: tuple[tuple[str, str, str, str], ...] = (
-    ("warning", "victims_warned_before_payment", "victims warned before their first payment", "share"),
-    ("warning", "median_seconds_to_warning", "median time from first fraud contact to warning", "seconds"),
+    (
+        "warning",
+        "victims_warned_before_payment",
+        "victims warned before their first payment",
+        "share",
+    ),
+    (
+        "warning",
+        "median_seconds_to_warning",
+        "median time from first fraud contact to warning",
+        "seconds",
+    ),
     ("warning", "false_warnings_per_10k", "false warnings per 10,000 people", "per10k"),
     ("warning", "targets_warned_share", "people contacted by fraud who were warned", "share"),
     ("numbers", "precision", "fraud numbers precision", "share"),
@@ -65,7 +86,12 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
     ("accounts", "promo_abuse_precision", "promotion-abuse orders precision", "share"),
     ("accounts", "promo_abuse_recall", "promotion-abuse orders recall", "share"),
     ("accounts", "gang_purity", "black accounts in a ring of their own gang", "share"),
-    ("leaks", "source_top1_share", "refund-scam victims whose leak source is ranked first", "share"),
+    (
+        "leaks",
+        "source_top1_share",
+        "refund-scam victims whose leak source is ranked first",
+        "share",
+    ),
     ("leaks", "source_mean_rank", "mean rank of the true leak source", "rank"),
     ("leaks", "insider_precision", "insider waybill accesses precision", "share"),
     ("leaks", "insider_recall", "insider waybill accesses recall", "share"),
@@ -97,17 +123,24 @@ def score_warning(truth: Truth, warned: pl.DataFrame) -> dict[str, Any]:
     people no fraud ever contacted (per 10,000 people of the world)."""
     victims = truth.get("victims")
     targets = truth.get("targets")
-    w = warned.group_by("phone").agg(pl.col.warned_ts.min()) if warned.height else pl.DataFrame(
-        {"phone": [], "warned_ts": []}, schema={"phone": pl.String, "warned_ts": pl.Int64})
+    w = (
+        warned.group_by("phone").agg(pl.col.warned_ts.min())
+        if warned.height
+        else pl.DataFrame(
+            {"phone": [], "warned_ts": []}, schema={"phone": pl.String, "warned_ts": pl.Int64}
+        )
+    )
     out: dict[str, Any] = {}
     if victims.height:
         v = victims.join(w, on="phone", how="left")
         before = (v["warned_ts"] < v["first_payment_ts"]).fill_null(False)
         out["victims_warned_before_payment"] = float(before.mean())
         delay = v.filter(pl.col.warned_ts.is_not_null()).select(
-            (pl.col.warned_ts - pl.col.first_contact_ts).clip(lower_bound=0) / 1000)
+            (pl.col.warned_ts - pl.col.first_contact_ts).clip(lower_bound=0) / 1000
+        )
         out["median_seconds_to_warning"] = (
-            float(delay.to_series().median()) if delay.height else None)
+            float(delay.to_series().median()) if delay.height else None
+        )
     else:
         out["victims_warned_before_payment"] = None
         out["median_seconds_to_warning"] = None
@@ -115,7 +148,8 @@ def score_warning(truth: Truth, warned: pl.DataFrame) -> dict[str, Any]:
     false = w.filter(~pl.col.phone.is_in(list(contacted))).height
     out["false_warnings_per_10k"] = false / truth.people * 10_000
     out["targets_warned_share"] = (
-        w.filter(pl.col.phone.is_in(list(contacted))).height / len(contacted) if contacted else None)
+        w.filter(pl.col.phone.is_in(list(contacted))).height / len(contacted) if contacted else None
+    )
     return out
 
 
@@ -134,16 +168,35 @@ def score_funds(truth: Truth, pred: Predictions) -> dict[str, Any]:
         out.update(mule_precision=p, mule_recall=r)
     if pred.traced_transfers is not None:
         total = int(chain["amount_fen"].sum()) if chain.height else 0
-        traced = int(chain.filter(pl.col.transfer_id.is_in(list(pred.traced_transfers)))["amount_fen"].sum()) if chain.height else 0
+        traced = (
+            int(
+                chain.filter(pl.col.transfer_id.is_in(list(pred.traced_transfers)))[
+                    "amount_fen"
+                ].sum()
+            )
+            if chain.height
+            else 0
+        )
         out["money_traced_share"] = traced / total if total else None
     if pred.frozen is not None:
-        into = chain.group_by("payee_account").agg(pl.col.amount_fen.sum().alias("received")) if chain.height else None
+        into = (
+            chain.group_by("payee_account").agg(pl.col.amount_fen.sum().alias("received"))
+            if chain.height
+            else None
+        )
         if into is None or not stolen:
             out["money_frozen_share"] = None
         else:
-            f = pred.frozen.group_by("account").agg(pl.col.frozen_fen.sum()).join(
-                into, left_on="account", right_on="payee_account", how="inner")
-            frozen = int(f.select(pl.min_horizontal("frozen_fen", "received")).to_series().sum()) if f.height else 0
+            f = (
+                pred.frozen.group_by("account")
+                .agg(pl.col.frozen_fen.sum())
+                .join(into, left_on="account", right_on="payee_account", how="inner")
+            )
+            frozen = (
+                int(f.select(pl.min_horizontal("frozen_fen", "received")).to_series().sum())
+                if f.height
+                else 0
+            )
             out["money_frozen_share"] = min(1.0, frozen / stolen)
     return out
 
@@ -185,13 +238,20 @@ def score_leaks(truth: Truth, pred: Predictions) -> dict[str, Any]:
         leaks = truth.get("leaks")
         if victims.height and leaks.height and "leak_id" in victims.columns:
             v = victims.filter(pl.col.leak_id.is_not_null()).join(
-                leaks.select("leak_id", "site"), on="leak_id")
+                leaks.select("leak_id", "site"), on="leak_id"
+            )
             if v.height:
                 ranked = v.join(pred.leak_sources, on=["phone", "site"], how="left")["rank"]
                 out["source_top1_share"] = float((ranked == 1).fill_null(False).mean())
                 # a true source the investigation did not list at all ranks after its last one
-                unlisted = int(pred.leak_sources["rank"].max() or 0) + 1 if pred.leak_sources.height else None
-                out["source_mean_rank"] = float(ranked.fill_null(unlisted).mean()) if unlisted else None
+                unlisted = (
+                    int(pred.leak_sources["rank"].max() or 0) + 1
+                    if pred.leak_sources.height
+                    else None
+                )
+                out["source_mean_rank"] = (
+                    float(ranked.fill_null(unlisted).mean()) if unlisted else None
+                )
     if pred.insider_accesses is not None:
         p, r = _pr(pred.insider_accesses, _col_set(truth.get("leak_accesses"), "access_id"))
         out.update(insider_precision=p, insider_recall=r)
@@ -214,8 +274,9 @@ def score_cards(truth: Truth, predicted: set[tuple[str, str]]) -> dict[str, Any]
 
 def score(truth: Truth, pred: Predictions) -> dict[str, dict[str, Any]]:
     """Every capability's metrics; null where the capability is not built."""
-    out: dict[str, dict[str, Any]] = {c: {k: None for cc, k, *_ in METRICS if cc == c}
-                                      for c in CAPABILITIES}
+    out: dict[str, dict[str, Any]] = {
+        c: {k: None for cc, k, *_ in METRICS if cc == c} for c in CAPABILITIES
+    }
     if pred.warnings is not None:
         out["warning"].update(score_warning(truth, pred.warnings))
     if pred.fraud_numbers is not None:
@@ -237,23 +298,42 @@ def truth_as_predictions(truth: Truth) -> Predictions:
     chain = truth.get("mule_transfers")
     victims = truth.get("victims")
     leaks = truth.get("leaks")
-    leak_sources = pl.DataFrame({"phone": [], "site": [], "rank": []},
-                                schema={"phone": pl.String, "site": pl.String, "rank": pl.Int64})
+    leak_sources = pl.DataFrame(
+        {"phone": [], "site": [], "rank": []},
+        schema={"phone": pl.String, "site": pl.String, "rank": pl.Int64},
+    )
     if victims.height and leaks.height and "leak_id" in victims.columns:
-        leak_sources = victims.filter(pl.col.leak_id.is_not_null()).join(
-            leaks.select("leak_id", "site"), on="leak_id").select("phone", "site", rank=pl.lit(1, pl.Int64))
-    frozen = (chain.filter(pl.col.level == 1).group_by("payee_account").agg(pl.col.amount_fen.sum())
-              .select(account="payee_account", frozen_fen="amount_fen")) if chain.height else pl.DataFrame(
-        {"account": [], "frozen_fen": []}, schema={"account": pl.String, "frozen_fen": pl.Int64})
+        leak_sources = (
+            victims.filter(pl.col.leak_id.is_not_null())
+            .join(leaks.select("leak_id", "site"), on="leak_id")
+            .select("phone", "site", rank=pl.lit(1, pl.Int64))
+        )
+    frozen = (
+        (
+            chain.filter(pl.col.level == 1)
+            .group_by("payee_account")
+            .agg(pl.col.amount_fen.sum())
+            .select(account="payee_account", frozen_fen="amount_fen")
+        )
+        if chain.height
+        else pl.DataFrame(
+            {"account": [], "frozen_fen": []}, schema={"account": pl.String, "frozen_fen": pl.Int64}
+        )
+    )
     return Predictions(
-        warnings=targets.select("phone", warned_ts="first_contact_ts") if targets.height else pl.DataFrame(
-            {"phone": [], "warned_ts": []}, schema={"phone": pl.String, "warned_ts": pl.Int64}),
+        warnings=targets.select("phone", warned_ts="first_contact_ts")
+        if targets.height
+        else pl.DataFrame(
+            {"phone": [], "warned_ts": []}, schema={"phone": pl.String, "warned_ts": pl.Int64}
+        ),
         fraud_numbers=_col_set(truth.get("fraud_numbers"), "number"),
         mules=_col_set(truth.get("mules"), "account"),
         traced_transfers=_col_set(chain, "transfer_id"),
         frozen=frozen,
         black_accounts=_col_set(black, "platform", "account_id"),
-        account_rings=black.select("platform", "account_id", ring="gang_id") if black.height else pl.DataFrame(),
+        account_rings=black.select("platform", "account_id", ring="gang_id")
+        if black.height
+        else pl.DataFrame(),
         promo_orders=_col_set(truth.get("promo_orders"), "order_id"),
         leak_sources=leak_sources,
         insider_accesses=_col_set(truth.get("leak_accesses"), "access_id"),
@@ -264,14 +344,28 @@ def truth_as_predictions(truth: Truth) -> Predictions:
 
 def empty_predictions() -> Predictions:
     """A fanzha that finds nothing (every capability built, every answer empty)."""
-    empty_w = pl.DataFrame({"phone": [], "warned_ts": []}, schema={"phone": pl.String, "warned_ts": pl.Int64})
+    empty_w = pl.DataFrame(
+        {"phone": [], "warned_ts": []}, schema={"phone": pl.String, "warned_ts": pl.Int64}
+    )
     return Predictions(
-        warnings=empty_w, fraud_numbers=set(), mules=set(), traced_transfers=set(),
-        frozen=pl.DataFrame({"account": [], "frozen_fen": []}, schema={"account": pl.String, "frozen_fen": pl.Int64}),
-        black_accounts=set(), account_rings=pl.DataFrame({"platform": [], "account_id": [], "ring": []},
-                                                         schema={"platform": pl.String, "account_id": pl.String, "ring": pl.String}),
+        warnings=empty_w,
+        fraud_numbers=set(),
+        mules=set(),
+        traced_transfers=set(),
+        frozen=pl.DataFrame(
+            {"account": [], "frozen_fen": []}, schema={"account": pl.String, "frozen_fen": pl.Int64}
+        ),
+        black_accounts=set(),
+        account_rings=pl.DataFrame(
+            {"platform": [], "account_id": [], "ring": []},
+            schema={"platform": pl.String, "account_id": pl.String, "ring": pl.String},
+        ),
         promo_orders=set(),
-        leak_sources=pl.DataFrame({"phone": [], "site": [], "rank": []},
-                                  schema={"phone": pl.String, "site": pl.String, "rank": pl.Int64}),
-        insider_accesses=set(), held_transfers=set(), cards=set(),
+        leak_sources=pl.DataFrame(
+            {"phone": [], "site": [], "rank": []},
+            schema={"phone": pl.String, "site": pl.String, "rank": pl.Int64},
+        ),
+        insider_accesses=set(),
+        held_transfers=set(),
+        cards=set(),
     )

@@ -15,8 +15,18 @@ import polars as pl
 from fanzha.errors import FanzhaError
 from fanzha.sim.writer import TIME_COLUMNS
 
-_INT_COLUMNS = ("amount_fen", "loss_fen", "level", "contacts", "payments", "duration_s",
-                "records", "price_fen", "village")
+_INT_COLUMNS = (
+    "amount_fen",
+    "loss_fen",
+    "level",
+    "contacts",
+    "payments",
+    "duration_s",
+    "records",
+    "price_fen",
+    "village",
+    "commission_fen",
+)
 _BOOL_COLUMNS = ("engaged", "victim")
 
 
@@ -37,7 +47,9 @@ def load_truth(world_dir: str | Path) -> Truth:
     d = Path(world_dir) / "truth"
     meta = d / "world.json"
     if not meta.is_file():
-        raise FanzhaError(f"{world_dir}: no truth/world.json; is this a world made by `fanzha sim`?")
+        raise FanzhaError(
+            f"{world_dir}: no truth/world.json; is this a world made by `fanzha sim`?"
+        )
     world = json.loads(meta.read_text())
     tables = {}
     for p in sorted(d.glob("*.csv")):
@@ -45,8 +57,12 @@ def load_truth(world_dir: str | Path) -> Truth:
         casts = []
         for c in df.columns:
             if c in TIME_COLUMNS:
-                casts.append(pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%S%.3fZ", time_unit="ms")
-                             .dt.epoch("ms").alias(c))
+                casts.append(
+                    pl.col(c)
+                    .str.to_datetime("%Y-%m-%dT%H:%M:%S%.3fZ", time_unit="ms")
+                    .dt.epoch("ms")
+                    .alias(c)
+                )
             elif c in _INT_COLUMNS:
                 casts.append(pl.col(c).cast(pl.Int64))
             elif c in _BOOL_COLUMNS:

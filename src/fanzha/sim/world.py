@@ -20,8 +20,21 @@ from fanzha.sim.params import load_scenario
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
-STAGES = ("population", "orders", "village push", "waybills", "scams", "money", "reports",
-          "calls", "sms", "transfers", "platforms", "finalise", "write")
+STAGES = (
+    "population",
+    "orders",
+    "village push",
+    "waybills",
+    "scams",
+    "money",
+    "reports",
+    "calls",
+    "sms",
+    "transfers",
+    "platforms",
+    "finalise",
+    "write",
+)
 
 
 @dataclass
@@ -71,8 +84,12 @@ def simulate(
     step("village push")
     ords = life.number_orders(P, pl.concat([ordinary, promo], how="diagonal_relaxed"), seed)
     if promo.height:
-        truth.add("promo_orders", ords.filter(pl.col._promo).select(
-            "order_id", "account_id", "platform", "deal_id", "ts"))
+        truth.add(
+            "promo_orders",
+            ords.filter(pl.col._promo).select(
+                "order_id", "account_id", "platform", "deal_id", "ts"
+            ),
+        )
     ev.add("order", ords.select(life.ORDER_FIELDS))
     life.waybill_access(P, sc, clock, seed, ords, plan, ev)
     leaked = fraud.waybill_theft(P, sc, clock, seed, ords, plan, leaks, ev, truth)
@@ -83,7 +100,7 @@ def simulate(
     cs = fraud.refund_scam(P, sc, clock, seed, ev, truth, leaked, contacts, payments)
     gangs = [g for g in (farm, cs) if g is not None]
     cframe = contacts.frame()
-    fraud.contact_events(P, clock, seed, cframe, gangs, ev)
+    fraud.contact_events(P, sc, clock, seed, cframe, gangs, ev)
     fraud.insider_sims(P, sc, clock, seed, farm, ev, truth)
     step("scams")
     victim_pay = fraud.mules(P, sc, clock, seed, payments, ev, truth)
@@ -109,16 +126,21 @@ def simulate(
     step("finalise")
     out = Path(out)
     meta = {
-        "seed": seed, "people": people, "days": days, "start_date": sc["start_date"],
-        "start_ms": clock.start_ms, "end_ms": clock.end_ms,
+        "seed": seed,
+        "people": people,
+        "days": days,
+        "start_date": sc["start_date"],
+        "start_ms": clock.start_ms,
+        "end_ms": clock.end_ms,
         "scenario_sha256": hashlib.sha256(yaml.safe_dump(sc, sort_keys=True).encode()).hexdigest(),
         "events": {k: v.height for k, v in sorted(frames.items())},
         "transfers": frames["transfer"].height,
     }
     writer.write_world(out, frames, tables, meta, sc)
     step("write")
-    return WorldSummary(str(out), people, days, seed, meta["events"],
-                        {k: v.height for k, v in tables.items()})
+    return WorldSummary(
+        str(out), people, days, seed, meta["events"], {k: v.height for k, v in tables.items()}
+    )
 
 
 def _stepper(progress: Progress | None) -> Callable[[str], None]:
@@ -160,11 +182,20 @@ def _finalise(ev: Events) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFra
         frames["case"] = frames["case"].join(
             ids["transfer"].rename({"_key": "_tkey"}), on="_tkey", how="left", maintain_order="left"
         )
-    return {k: v.select([c for c in v.columns if not c.startswith("_")]) for k, v in frames.items()}, ids
+    return {
+        k: v.select([c for c in v.columns if not c.startswith("_")]) for k, v in frames.items()
+    }, ids
 
 
-def _truth_tables(P, sc, clock, truth: Truth, contacts: pl.DataFrame, victim_pay: pl.DataFrame,
-                  ids: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+def _truth_tables(
+    P,
+    sc,
+    clock,
+    truth: Truth,
+    contacts: pl.DataFrame,
+    victim_pay: pl.DataFrame,
+    ids: dict[str, pl.DataFrame],
+) -> dict[str, pl.DataFrame]:
     from fanzha.sim.life import s
 
     out: dict[str, pl.DataFrame] = {}
@@ -172,72 +203,152 @@ def _truth_tables(P, sc, clock, truth: Truth, contacts: pl.DataFrame, victim_pay
     if victim_pay.height:
         vp = victim_pay.join(tid, on="_key", how="inner").sort("ts", maintain_order=True)
         person = vp["person"].to_numpy()
-        out["payments"] = pl.DataFrame({
-            "transfer_id": vp["transfer_id"], "ts": vp["ts"] // 1000 * 1000, "phone": s(P.phone[person]),
-            "id_number": P.id_number.gather(person), "payer_account": s(vp["card"].to_numpy()),
-            "amount_fen": vp["amount_fen"], "scenario": vp["scenario"], "fraud_type": vp["fraud_type"],
-            "gang_id": vp["gang_id"], "fraud_number": s(vp["number"].to_numpy()), "leak_id": vp["leak_id"],
-            "_person": person,
-        })
+        out["payments"] = pl.DataFrame(
+            {
+                "transfer_id": vp["transfer_id"],
+                "ts": vp["ts"] // 1000 * 1000,
+                "phone": s(P.phone[person]),
+                "id_number": P.id_number.gather(person),
+                "payer_account": s(vp["card"].to_numpy()),
+                "amount_fen": vp["amount_fen"],
+                "scenario": vp["scenario"],
+                "fraud_type": vp["fraud_type"],
+                "gang_id": vp["gang_id"],
+                "fraud_number": s(vp["number"].to_numpy()),
+                "leak_id": vp["leak_id"],
+                "_person": person,
+            }
+        )
     if contacts.height:
         c = contacts.sort("ts", maintain_order=True)
         person = c["person"].to_numpy()
-        out["contacts"] = pl.DataFrame({
-            "ts": c["ts"], "number": s(c["number"].to_numpy()), "phone": s(P.phone[person]),
-            "channel": c["channel"], "duration_s": c["duration_s"], "engaged": c["engaged"],
-            "scenario": c["scenario"], "fraud_type": c["fraud_type"], "_person": person,
-        }).with_columns(leak_id=c["leak_id"] if "leak_id" in c.columns else pl.lit(None, pl.String))
-        first = out["contacts"].group_by("phone").agg(
-            first_contact_ts=pl.col.ts.min(), contacts=pl.len(),
-            first_number=pl.col.number.sort_by("ts").first(),
-            scenario=pl.col.scenario.sort_by("ts").first(),
-            fraud_type=pl.col.fraud_type.sort_by("ts").first(), engaged=pl.col.engaged.any(),
-            person=pl.col._person.first())
+        out["contacts"] = pl.DataFrame(
+            {
+                "ts": c["ts"],
+                "number": s(c["number"].to_numpy()),
+                "phone": s(P.phone[person]),
+                "channel": c["channel"],
+                "duration_s": c["duration_s"],
+                "engaged": c["engaged"],
+                "scenario": c["scenario"],
+                "fraud_type": c["fraud_type"],
+                "_person": person,
+            }
+        ).with_columns(leak_id=c["leak_id"] if "leak_id" in c.columns else pl.lit(None, pl.String))
+        first = (
+            out["contacts"]
+            .group_by("phone")
+            .agg(
+                first_contact_ts=pl.col.ts.min(),
+                contacts=pl.len(),
+                first_number=pl.col.number.sort_by("ts").first(),
+                scenario=pl.col.scenario.sort_by("ts").first(),
+                fraud_type=pl.col.fraud_type.sort_by("ts").first(),
+                engaged=pl.col.engaged.any(),
+                person=pl.col._person.first(),
+            )
+        )
         pay = out.get("payments")
         if pay is not None:
             per = pay.group_by("phone").agg(
-                first_payment_ts=pl.col.ts.min(), payments=pl.len(), loss_fen=pl.col.amount_fen.sum(),
-                victim_scenario=pl.col.scenario.first(), victim_fraud_type=pl.col.fraud_type.first(),
-                leak_id=pl.col.leak_id.first(), gang_id=pl.col.gang_id.first())
+                first_payment_ts=pl.col.ts.min(),
+                payments=pl.len(),
+                loss_fen=pl.col.amount_fen.sum(),
+                victim_scenario=pl.col.scenario.first(),
+                victim_fraud_type=pl.col.fraud_type.first(),
+                leak_id=pl.col.leak_id.first(),
+                gang_id=pl.col.gang_id.first(),
+            )
             first = first.join(per, on="phone", how="left")
         else:
             first = first.with_columns(first_payment_ts=pl.lit(None, pl.Int64))
         out["targets"] = first.sort("phone").select(
-            "phone", "first_contact_ts", "contacts", "first_number", "scenario", "fraud_type",
-            "engaged", victim=pl.col.first_payment_ts.is_not_null())
+            "phone",
+            "first_contact_ts",
+            "contacts",
+            "first_number",
+            "scenario",
+            "fraud_type",
+            "engaged",
+            victim=pl.col.first_payment_ts.is_not_null(),
+        )
         if pay is not None:
-            out["victims"] = first.filter(pl.col.first_payment_ts.is_not_null()).sort("phone").select(
-                "phone", pl.col.person.map_elements(lambda p: P.id_number[int(p)], return_dtype=pl.String).alias("id_number"),
-                "victim_scenario", "victim_fraud_type", "gang_id", "first_contact_ts", "contacts",
-                "first_payment_ts", "payments", "loss_fen", "leak_id").rename(
-                {"victim_scenario": "scenario", "victim_fraud_type": "fraud_type"})
+            out["victims"] = (
+                first.filter(pl.col.first_payment_ts.is_not_null())
+                .sort("phone")
+                .select(
+                    "phone",
+                    pl.col.person.map_elements(
+                        lambda p: P.id_number[int(p)], return_dtype=pl.String
+                    ).alias("id_number"),
+                    "victim_scenario",
+                    "victim_fraud_type",
+                    "gang_id",
+                    "first_contact_ts",
+                    "contacts",
+                    "first_payment_ts",
+                    "payments",
+                    "loss_fen",
+                    "leak_id",
+                )
+                .rename({"victim_scenario": "scenario", "victim_fraud_type": "fraud_type"})
+            )
     used = set(contacts["number"].to_list()) if contacts.height else set()
     numbers = truth.get("fraud_numbers")
     if numbers.height:  # a number of the rotation that never called anyone is not a fraud number
         out["fraud_numbers"] = numbers.filter(pl.col.number.cast(pl.Int64).is_in(list(used)))
-    for name in ("fraud_urls", "mules", "black_accounts", "harvested",
-                 "promo_orders", "leaks", "leaked_records", "cards", "police"):
+    for name in (
+        "fraud_urls",
+        "mules",
+        "black_accounts",
+        "harvested",
+        "promo_orders",
+        "leaks",
+        "leaked_records",
+        "cards",
+        "police",
+    ):
         df = truth.get(name)
         if df.height:
             out[name] = df
     mt = truth.get("mule_transfers")
     if mt.height:
         m = mt.join(tid, on="_key", how="inner").join(
-            tid.rename({"_key": "root", "transfer_id": "root_transfer_id"}), on="root", how="inner")
+            tid.rename({"_key": "root", "transfer_id": "root_transfer_id"}), on="root", how="inner"
+        )
         out["mule_transfers"] = m.sort("ts", maintain_order=True).select(
-            "transfer_id", pl.col.ts // 1000 * 1000, "payer_account", "payee_account", "amount_fen", "level",
-            "root_transfer_id")
+            "transfer_id",
+            pl.col.ts // 1000 * 1000,
+            "payer_account",
+            "payee_account",
+            "amount_fen",
+            "level",
+            "root_transfer_id",
+        )
     la = truth.get("leak_accesses")
     if la.height:
-        out["leak_accesses"] = la.join(ids["waybill_access"], on="_key", how="inner").sort(
-            "access_id").select("access_id", pl.col.ts // 1000 * 1000, "site", "operator_account",
-                                "action", "waybill_no", "leak_id")
+        out["leak_accesses"] = (
+            la.join(ids["waybill_access"], on="_key", how="inner")
+            .sort("access_id")
+            .select(
+                "access_id",
+                pl.col.ts // 1000 * 1000,
+                "site",
+                "operator_account",
+                "action",
+                "waybill_no",
+                "leak_id",
+            )
+        )
     from fanzha.sim.fraud import FRAUD_APPS
 
     out["fraud_apps"] = pl.DataFrame(
-        [{"app_id": a, "app_name": n, "kind": k, "fraud_type": ft}
-         for ft, apps in FRAUD_APPS.items() for a, n, k in apps]).unique("app_id", keep="first",
-                                                                        maintain_order=True)
+        [
+            {"app_id": a, "app_name": n, "kind": k, "fraud_type": ft}
+            for ft, apps in FRAUD_APPS.items()
+            for a, n, k in apps
+        ]
+    ).unique("app_id", keep="first", maintain_order=True)
     if "black_accounts" in out:
         out["black_accounts"] = out["black_accounts"].rename({"ts": "registered_ts"}).drop("person")
     if "harvested" in out:

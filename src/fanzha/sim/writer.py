@@ -62,8 +62,13 @@ def _iso(col: str = "ts") -> pl.Expr:
 
 
 def _typed_ts(df: pl.DataFrame, cols: tuple[str, ...] = ("ts",)) -> pl.DataFrame:
-    return df.with_columns([pl.from_epoch(pl.col(c), "ms").dt.replace_time_zone("UTC") for c in cols
-                            if c in df.columns])
+    return df.with_columns(
+        [
+            pl.from_epoch(pl.col(c), "ms").dt.replace_time_zone("UTC")
+            for c in cols
+            if c in df.columns
+        ]
+    )
 
 
 def _csv(df: pl.DataFrame, path: Path, encoding: str = "utf-8") -> None:
@@ -105,7 +110,10 @@ def command_line(e: dict[str, Any]) -> str:
 
 
 def write_world(
-    out: Path, frames: dict[str, pl.DataFrame], truth: dict[str, pl.DataFrame], meta: dict,
+    out: Path,
+    frames: dict[str, pl.DataFrame],
+    truth: dict[str, pl.DataFrame],
+    meta: dict,
     sc: dict,
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
@@ -119,26 +127,47 @@ def write_world(
         _csv(get(kind).with_columns(ts=_iso()), out / "operator-a" / name)
         files.append(_entry(f"operator-a/{name}", kind, "operator-a"))
     cards = get("card")
-    _csv(cards.filter(pl.col.card_type == "sim").with_columns(ts=_iso()), out / "operator-a" / "sim_cards.csv")
+    _csv(
+        cards.filter(pl.col.card_type == "sim").with_columns(ts=_iso()),
+        out / "operator-a" / "sim_cards.csv",
+    )
     files.append(_entry("operator-a/sim_cards.csv", "card", "operator-a"))
-    _csv(cards.filter(pl.col.card_type == "bank").with_columns(ts=_iso()), out / "bank-a" / "cards.csv")
+    _csv(
+        cards.filter(pl.col.card_type == "bank").with_columns(ts=_iso()),
+        out / "bank-a" / "cards.csv",
+    )
     files.append(_entry("bank-a/cards.csv", "card", "bank-a"))
 
     t = get("transfer")
     via_payco = (pl.col.payee_type == "aggregator") | pl.col.payer_account.str.starts_with("AGG-")
     bank = t.filter(~via_payco)
     offset = sc["utc_offset_hours"] * 3_600_000
-    yuan = (pl.col.amount_fen // 100).cast(pl.String) + "." + (pl.col.amount_fen % 100).cast(
-        pl.String).str.zfill(2)
-    bank = bank.with_columns(
-        ts=pl.from_epoch(pl.col.ts + offset, "ms").dt.strftime("%Y-%m-%d %H:%M:%S"), amount_fen=yuan
-    ).select([c for c in BANK_COLUMNS if c in bank.columns]).rename(
-        {k: v for k, v in BANK_COLUMNS.items() if k in bank.columns})
+    yuan = (
+        (pl.col.amount_fen // 100).cast(pl.String)
+        + "."
+        + (pl.col.amount_fen % 100).cast(pl.String).str.zfill(2)
+    )
+    bank = (
+        bank.with_columns(
+            ts=pl.from_epoch(pl.col.ts + offset, "ms").dt.strftime("%Y-%m-%d %H:%M:%S"),
+            amount_fen=yuan,
+        )
+        .select([c for c in BANK_COLUMNS if c in bank.columns])
+        .rename({k: v for k, v in BANK_COLUMNS.items() if k in bank.columns})
+    )
     _csv(bank, out / "bank-a" / "transfers.csv", encoding="gb18030")
-    files.append(_entry("bank-a/transfers.csv", "transfer", "bank-a",
-                        map={k: v for k, v in BANK_COLUMNS.items() if v in bank.columns and k != v},
-                        money_unit="yuan", tz=f"Etc/GMT-{sc['utc_offset_hours']}"
-                        if sc["utc_offset_hours"] != 8 else "Asia/Shanghai"))
+    files.append(
+        _entry(
+            "bank-a/transfers.csv",
+            "transfer",
+            "bank-a",
+            map={k: v for k, v in BANK_COLUMNS.items() if v in bank.columns and k != v},
+            money_unit="yuan",
+            tz=f"Etc/GMT-{sc['utc_offset_hours']}"
+            if sc["utc_offset_hours"] != 8
+            else "Asia/Shanghai",
+        )
+    )
     _parquet(_typed_ts(t.filter(via_payco)), out / "payco" / "payments.parquet")
     files.append(_entry("payco/payments.parquet", "transfer", "payco"))
 
@@ -149,13 +178,21 @@ def write_world(
         files.append(_entry(f"platform/{name}", kind, "platform"))
 
     wa = get("waybill_access")
-    wms = wa.with_columns(ts=pl.col.ts // 1000).select(
-        [c for c in WMS_COLUMNS if c in wa.columns]).rename(
-        {k: v for k, v in WMS_COLUMNS.items() if k in wa.columns})
+    wms = (
+        wa.with_columns(ts=pl.col.ts // 1000)
+        .select([c for c in WMS_COLUMNS if c in wa.columns])
+        .rename({k: v for k, v in WMS_COLUMNS.items() if k in wa.columns})
+    )
     _csv(wms, out / "warehouse" / "wms_access.csv")
-    files.append(_entry("warehouse/wms_access.csv", "waybill_access", "warehouse-wms",
-                        map={k: v for k, v in WMS_COLUMNS.items() if v in wms.columns and k != v},
-                        time_unit="s"))
+    files.append(
+        _entry(
+            "warehouse/wms_access.csv",
+            "waybill_access",
+            "warehouse-wms",
+            map={k: v for k, v in WMS_COLUMNS.items() if v in wms.columns and k != v},
+            time_unit="s",
+        )
+    )
     _csv(get("roster").with_columns(ts=_iso()), out / "warehouse" / "roster.csv")
     files.append(_entry("warehouse/roster.csv", "roster", "warehouse-hr"))
 
@@ -177,6 +214,9 @@ def write_world(
     for e in files:
         e["rows"] = _rows(out / e["path"])
         e["command"] = command_line(e)
+    for e in [e for e in files if e["rows"] == 0]:  # a partner with nothing to send sends nothing
+        (out / e["path"]).unlink()
+    files = [e for e in files if e["rows"] > 0]
     manifest = {
         "about": "A fanzha sim world: each partner file, its event kind and how to ingest it. "
         "`fanzha score DIR` ingests them all as one batch with these options.",
@@ -184,11 +224,14 @@ def write_world(
         "files": files,
     }
     (out / "ingest.yaml").write_text(
-        yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+        yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8"
+    )
     write_truth(out / "truth", truth, meta)
 
 
 def _rows(path: Path) -> int:
+    if not path.stat().st_size:
+        return 0
     if path.suffix == ".parquet":
         return pq.ParquetFile(path).metadata.num_rows
     with open(path, "rb") as fh:
@@ -196,8 +239,17 @@ def _rows(path: Path) -> int:
     return n - 1 if path.suffix == ".csv" else n
 
 
-TIME_COLUMNS = ("ts", "first_contact_ts", "first_payment_ts", "registered_ts", "harvested_ts",
-                "first_ts", "last_ts", "leaked_ts", "opened_ts")
+TIME_COLUMNS = (
+    "ts",
+    "first_contact_ts",
+    "first_payment_ts",
+    "registered_ts",
+    "harvested_ts",
+    "first_ts",
+    "last_ts",
+    "leaked_ts",
+    "opened_ts",
+)
 
 
 def write_truth(d: Path, truth: dict[str, pl.DataFrame], meta: dict) -> None:
