@@ -14,6 +14,19 @@ from rich.table import Table
 from fanzha.cli._app import DbOption, JsonOption, app, err, fail, out, print_json
 
 
+def _bars(label: str, show: bool) -> Progress:
+    """Progress bars on stderr (none when piped or with --json)."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not show,
+        transient=True,
+    )
+
+
 @app.command("sim")
 def sim_cmd(
     people: Annotated[int, typer.Option("--people", help="People in the city.")] = 20_000,
@@ -34,15 +47,7 @@ def sim_cmd(
     _ = db  # sim writes files only; --db is accepted like on every command
     show = not json and err.is_terminal
     t0 = time.perf_counter()
-    with Progress(
-        TextColumn("sim {task.description:<14}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not show,
-        transient=True,
-    ) as bar:
+    with _bars("sim {task.description:<14}", show) as bar:
         task = bar.add_task("", total=None)
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -88,15 +93,7 @@ def score_cmd(
     from fanzha.sim.run import metric_rows, score_world
 
     show = not json and err.is_terminal
-    with Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not show,
-        transient=True,
-    ) as bar:
+    with _bars("{task.description:<28}", show) as bar:
         tasks: dict[int, int] = {}
         run_task = None
 

@@ -72,16 +72,22 @@ def _scorecard_chart(result: dict) -> str:
     return _png(fig)
 
 
-def _victim_chart(truth: Truth, warnings: pl.DataFrame | None) -> str | None:
-    import matplotlib.pyplot as plt
-
+def _victims_warned(truth: Truth, warnings: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The victims with the time each was first warned (null if never); None if no victims."""
     v = truth.get("victims")
     if not v.height:
         return None
     if warnings is not None and warnings.height:
-        v = v.join(warnings, on="phone", how="left")
-    else:
-        v = v.with_columns(warned_ts=pl.lit(None, pl.Int64))
+        return v.join(warnings, on="phone", how="left")
+    return v.with_columns(warned_ts=pl.lit(None, pl.Int64))
+
+
+def _victim_chart(truth: Truth, warnings: pl.DataFrame | None) -> str | None:
+    import matplotlib.pyplot as plt
+
+    v = _victims_warned(truth, warnings)
+    if v is None:
+        return None
     v = v.sort("first_contact_ts").with_columns(
         pay_h=(pl.col.first_payment_ts - pl.col.first_contact_ts) / 3_600_000,
         warn_h=(pl.col.warned_ts - pl.col.first_contact_ts) / 3_600_000,
@@ -140,13 +146,9 @@ def _daily_chart(truth: Truth, warnings: pl.DataFrame | None) -> str | None:
 def _scenario_chart(truth: Truth, warnings: pl.DataFrame | None) -> str | None:
     import matplotlib.pyplot as plt
 
-    v = truth.get("victims")
-    if not v.height:
+    v = _victims_warned(truth, warnings)
+    if v is None:
         return None
-    if warnings is not None and warnings.height:
-        v = v.join(warnings, on="phone", how="left")
-    else:
-        v = v.with_columns(warned_ts=pl.lit(None, pl.Int64))
     g = (
         v.group_by("fraud_type")
         .agg(

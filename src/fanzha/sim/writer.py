@@ -71,6 +71,15 @@ def _typed_ts(df: pl.DataFrame, cols: tuple[str, ...] = ("ts",)) -> pl.DataFrame
     )
 
 
+def _partner_columns(
+    df: pl.DataFrame, columns: dict[str, str]
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """The frame under the partner's own column names, and the --map that undoes it."""
+    have = [c for c in columns if c in df.columns]
+    mapping = {c: columns[c] for c in have if columns[c] != c}
+    return df.select(have).rename(mapping), mapping
+
+
 def _csv(df: pl.DataFrame, path: Path, encoding: str = "utf-8") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if encoding == "utf-8":
@@ -147,13 +156,12 @@ def write_world(
         + "."
         + (pl.col.amount_fen % 100).cast(pl.String).str.zfill(2)
     )
-    bank = (
+    bank, bank_map = _partner_columns(
         bank.with_columns(
             ts=pl.from_epoch(pl.col.ts + offset, "ms").dt.strftime("%Y-%m-%d %H:%M:%S"),
             amount_fen=yuan,
-        )
-        .select([c for c in BANK_COLUMNS if c in bank.columns])
-        .rename({k: v for k, v in BANK_COLUMNS.items() if k in bank.columns})
+        ),
+        BANK_COLUMNS,
     )
     _csv(bank, out / "bank-a" / "transfers.csv", encoding="gb18030")
     files.append(
@@ -161,7 +169,7 @@ def write_world(
             "bank-a/transfers.csv",
             "transfer",
             "bank-a",
-            map={k: v for k, v in BANK_COLUMNS.items() if v in bank.columns and k != v},
+            map=bank_map,
             money_unit="yuan",
             tz=f"Etc/GMT-{sc['utc_offset_hours']}"
             if sc["utc_offset_hours"] != 8
@@ -178,18 +186,14 @@ def write_world(
         files.append(_entry(f"platform/{name}", kind, "platform"))
 
     wa = get("waybill_access")
-    wms = (
-        wa.with_columns(ts=pl.col.ts // 1000)
-        .select([c for c in WMS_COLUMNS if c in wa.columns])
-        .rename({k: v for k, v in WMS_COLUMNS.items() if k in wa.columns})
-    )
+    wms, wms_map = _partner_columns(wa.with_columns(ts=pl.col.ts // 1000), WMS_COLUMNS)
     _csv(wms, out / "warehouse" / "wms_access.csv")
     files.append(
         _entry(
             "warehouse/wms_access.csv",
             "waybill_access",
             "warehouse-wms",
-            map={k: v for k, v in WMS_COLUMNS.items() if v in wms.columns and k != v},
+            map=wms_map,
             time_unit="s",
         )
     )
