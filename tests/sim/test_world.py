@@ -247,3 +247,18 @@ def test_detectors_never_import_the_simulator():
             assert "fanzha.sim" not in f.read_text(), (
                 f"{f} must not read the simulator or its truth"
             )
+
+
+def test_a_temporary_hire_leak_queries_in_working_hours_and_leaves(tmp_path):
+    scenario = tmp_path / "temp.yaml"
+    scenario.write_text("waybill_theft:\n  leaks: [{method: temp_hire, start_day: 0}]\n")
+    simulate(1500, 3, 5, tmp_path / "w", scenario)
+    truth = load_truth(tmp_path / "w")
+    leak = truth.get("leaks")
+    assert leak["method"].to_list() == ["temp_hire"]
+    acc = truth.get("leak_accesses")
+    hours = ((acc["ts"] + 8 * 3_600_000) // 3_600_000) % 24
+    assert acc.height > 1 and hours.is_between(10, 17).all()
+    roster = pl.read_csv(tmp_path / "w/warehouse/roster.csv")
+    mine = roster.filter(pl.col.operator_account == leak["operator_account"][0])
+    assert sorted(mine["action"].to_list()) == ["hire"]  # hired on day 0; leaves after the world
