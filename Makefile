@@ -14,11 +14,13 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $@
 
+# A synthetic city (20,000 people, 14 days, seed 1) -> ingest, detectors, decide -> scorecard
+# (demo/world/score.json, demo/world/report.html). A few minutes on a 2-core machine.
 demo: $(STAMP)
 	@rm -rf demo && mkdir -p demo
-	$(FANZHA) ingest examples --db demo/fanzha.duckdb
-	$(FANZHA) run --db demo/fanzha.duckdb
-	$(FANZHA) alerts --db demo/fanzha.duckdb
+	$(FANZHA) sim --people 20000 --days 14 --seed 1 -o demo/world
+	$(FANZHA) score demo/world --db demo/fanzha.duckdb
+	@# The console (`fanzha serve`) will be started here unless FANZHA_NO_SERVE=1; not built yet.
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests bench
@@ -30,6 +32,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/engine.py
+	$(PY) bench/sim.py
 
 # Refresh requirements.lock from a clean environment after changing pyproject.toml.
 lock:

@@ -434,6 +434,7 @@ _kind(
         Field("subject_phone", "phone", "phone of the customer whose record was touched"),
         Field("record_count", "int", "records returned or exported", min=0, max=10**8, default=1),
         Field("remote_tools", "text", "remote-control programs seen running (comma-separated)"),
+        Field("access_id", "token", "the system's own log record id"),
     ],
     {
         "ts": "2026-03-02T03:12:00Z",

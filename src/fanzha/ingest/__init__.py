@@ -41,6 +41,7 @@ class Source:
     path: str
     kind: str
     label: str | None = None  # what reports and quarantine call it (default: the path)
+    options: IngestOptions | None = None  # this file's own options (default: the batch's)
 
     @property
     def name(self) -> str:
@@ -264,7 +265,11 @@ def ingest(
     opts: IngestOptions | None = None,
     progress: Callable[[int, Source, int, int], None] | None = None,
 ) -> IngestSummary:
-    """Ingest files as one batch. A file that cannot be read is reported, the others go in."""
+    """Ingest files as one batch. A file that cannot be read is reported, the others go in.
+
+    Each file is read with its own `Source.options` if it has them (partners' files differ:
+    one bank's column names and yuan, a warehouse's epoch seconds), else with `opts`.
+    """
     opts = opts or IngestOptions()
     for s in sources:
         kind(s.kind)  # unknown kind: clear error before anything is read
@@ -280,7 +285,7 @@ def ingest(
                 else None
             )
             try:
-                _ingest_file(store, batch_id, i, src, opts, fs, cb)
+                _ingest_file(store, batch_id, i, src, src.options or opts, fs, cb)
             except FileError as e:
                 fs.error = str(e)
         summary = IngestSummary(batch_id, summaries)
