@@ -30,6 +30,7 @@ from fanzha.engine.protocol import (
     Detector,
     State,
     deserialize_state,
+    inputs,
     serialize_state,
 )
 from fanzha.engine.runner import answer_lookups
@@ -112,7 +113,7 @@ def run_detector(
     outs = []
     bounds = [0, *cuts]
     for lo, hi in itertools.pairwise(bounds):
-        batch = _slice(events, det.kinds, lo, hi, shuffle)
+        batch = _slice(events, inputs(det), lo, hi, shuffle)
         batch.update(answer_lookups(store, det, batch, state, hi))  # type: ignore[arg-type]
         with no_io():
             sigs, state = det.step(batch, state)
@@ -150,12 +151,14 @@ def check_detector(
         f"{name}: its docstring must say what fraud it catches"
     )
     assert isinstance(det.name, str) and det.name, f"{name}: needs a name"
-    assert det.kinds and all(isinstance(k, str) for k in det.kinds), f"{name}: needs kinds"
+    assert inputs(det) and all(isinstance(k, str) for k in inputs(det)), (
+        f"{name}: needs event kinds or signal inputs"
+    )
     assert dataclasses.is_dataclass(det) and det.__dataclass_params__.frozen, (
         f"{name}: must be a frozen dataclass (settings are values, not mutable state)"
     )
-    for k in det.kinds:
-        assert k in events, f"{name}: no test events of kind {k!r}"
+    for k in inputs(det):
+        assert k in events, f"{name}: no test events (or upstream signals) {k!r}"
     top = max(
         (int(pl.from_arrow(t.select(["seq"]))["seq"].max() or 0) for t in events.values()),
         default=0,
@@ -163,7 +166,7 @@ def check_detector(
 
     # empty batches, with and without the kinds present
     init = det.initial_state()
-    empty = {k: events[k].schema.empty_table() for k in det.kinds}
+    empty = {k: events[k].schema.empty_table() for k in inputs(det)}
     with no_io():
         for batch in (empty, {}):
             sigs, st = det.step(batch, init)
@@ -215,7 +218,7 @@ def _check_signals(
     assert (df["evidence"].str.len_chars() >= 10).all(), f"{name}: evidence too short to read"
     assert (df["entity"].str.len_chars() > 0).all(), f"{name}: signal without an entity"
     seqs = set()
-    for k in det.kinds:
+    for k in inputs(det):
         seqs |= set(pl.from_arrow(events[k].select(["seq"]))["seq"].to_list())
     assert set(df["seq"].to_list()) <= seqs, f"{name}: a signal's seq is not an input event"
     for d in df["details"].drop_nulls().to_list():

@@ -12,6 +12,11 @@ from the log and adds the answers to the batch as `history:<kind>` tables (event
 the batch, in log order). The log is append-only, so the answer is the same on every replay; the
 detector keeps itself exact by filtering on `seq`.
 
+Chaining: a detector that builds on what others found (victim risk combines the exposures other
+detectors signal) names them in `signal_inputs`; the engine runs those first and adds their
+signals of the same micro-batch to its batch as `signals:<detector>` tables, in log order. They
+are computed from the same events, so replays and batch cuts still give the same result.
+
 A signal is what a detector believes about one entity: a score in [0, 1], the event time at which
 it became true, the fraud type where known, and evidence a person can read.
 """
@@ -64,6 +69,15 @@ class Lookup:
 
 def history_key(kind: str) -> str:
     return f"history:{kind}"
+
+
+def signals_key(detector: str) -> str:
+    return f"signals:{detector}"
+
+
+def inputs(d: Detector) -> tuple[str, ...]:
+    """Everything a detector's batch holds: its event kinds and its upstream detectors' signals."""
+    return (*d.kinds, *(signals_key(n) for n in getattr(d, "signal_inputs", ())))
 
 
 @runtime_checkable

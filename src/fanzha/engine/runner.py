@@ -27,6 +27,7 @@ from fanzha.engine.protocol import (
     deserialize_state,
     history_key,
     serialize_state,
+    signals_key,
 )
 from fanzha.errors import FanzhaError
 from fanzha.store import Store
@@ -67,7 +68,10 @@ def configured(detectors: Sequence[Detector], policy: Policy) -> list[Detector]:
             except TypeError as e:
                 raise FanzhaError(f"policy: detectors.{d.name}: {e}") from None
         out.append(d)
-    unknown = set(policy.detectors) - {d.name for d in detectors}
+    from fanzha.detectors import DEFAULT_DETECTORS
+
+    known = {d.name for d in detectors} | {cls.name for cls in DEFAULT_DETECTORS}
+    unknown = set(policy.detectors) - known
     if unknown:
         raise FanzhaError(f"policy: unknown detector(s) {', '.join(sorted(unknown))}")
     return out
@@ -94,9 +98,7 @@ class Engine:
         self.detectors = configured(
             detectors if detectors is not None else default_detectors(), self.policy
         )
-        names = [d.name for d in self.detectors]
-        if len(set(names)) != len(names):
-            raise FanzhaError(f"two detectors share a name: {names}")
+        self.detectors = upstream_first(self.detectors)
         self.decider = Decider(self.policy)
         self.batch_size = batch_size
         self.kinds = sorted({k for d in self.detectors for k in d.kinds})
@@ -128,12 +130,15 @@ class Engine:
             batch = {k: self.store.read_events(k, watermark, upto) for k in self.kinds}
             changed: dict[str, dict[str, bytes]] = {}
             outs = []
+            found: dict[str, pa.Table] = {}
             for d in self.detectors:
                 before = states[d.name]
                 sub = {k: batch[k] for k in d.kinds}
+                sub.update({signals_key(n): found[n] for n in getattr(d, "signal_inputs", ())})
                 sub.update(answer_lookups(self.store, d, sub, before, upto))
                 sigs, after = d.step(sub, before)
-                outs.append(_checked(d.name, sigs))
+                found[d.name] = _checked(d.name, sigs)
+                outs.append(found[d.name])
                 if after is not before:
                     states[d.name] = after
                     changed[d.name] = serialize_state(after)
@@ -152,6 +157,34 @@ class Engine:
                 on_commit(summary, top)
         summary.seconds = time.perf_counter() - t0
         return summary
+
+
+def upstream_first(detectors: Sequence[Detector]) -> list[Detector]:
+    """Detectors ordered so that each runs after those whose signals it reads."""
+    by = {d.name: d for d in detectors}
+    if len(by) != len(detectors):
+        raise FanzhaError(f"two detectors share a name: {[d.name for d in detectors]}")
+    out: list[Detector] = []
+    state: dict[str, str] = {}
+
+    def visit(d: Detector, path: tuple[str, ...]) -> None:
+        if state.get(d.name) == "done":
+            return
+        if state.get(d.name) == "visiting":
+            raise FanzhaError(
+                f"detectors read each other's signals in a cycle: {' -> '.join(path)}"
+            )
+        state[d.name] = "visiting"
+        for n in getattr(d, "signal_inputs", ()):
+            if n not in by:
+                raise FanzhaError(f"detector {d.name} reads signals of {n!r}, which is not running")
+            visit(by[n], (*path, n))
+        state[d.name] = "done"
+        out.append(d)
+
+    for d in detectors:
+        visit(d, (d.name,))
+    return out
 
 
 def answer_lookups(
