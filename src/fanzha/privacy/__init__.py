@@ -1,0 +1,1 @@
+"""Personal-information desensitiser for Chinese data (see the submodules)."""

@@ -1,0 +1,39 @@
+"""E-mail addresses and IP addresses (v4 and v6, checked by the standard library's parser)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from fanzha.privacy.recognizers._rules import PatternRule
+
+
+def _ip(value: str) -> float | None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    return 0.95
+
+
+PATTERN_RULES = (
+    PatternRule(
+        "email.address",
+        "email",
+        r"(?P<v>[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24})",
+        0.97,
+    ),
+    PatternRule(
+        "ip.v4",
+        "ip",
+        r"(?<![0-9.])(?P<v>(?:[0-9]{1,3}\.){3}[0-9]{1,3})(?![0-9]|\.[0-9])",
+        0.95,
+        _ip,
+    ),
+    PatternRule(
+        "ip.v6",
+        "ip",
+        r"(?<![0-9A-Fa-f:])(?P<v>(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})(?![0-9A-Fa-f:])",
+        0.9,
+        _ip,
+    ),
+)
