@@ -9,6 +9,8 @@ Compiled once per process: a scan is plain `re` plus a few dictionary look-ups p
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,19 +18,15 @@ from typing import Literal
 
 from fanzha.privacy import ner as _ner
 from fanzha.privacy.findings import PATTERN_TYPES, TYPES, Finding, resolve
-from fanzha.privacy.normalize import digit_runs, fold
+from fanzha.privacy.normalize import RUN, fold, run_groups
 from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, NumberRule, addresses, names
 from fanzha.privacy.recognizers._rules import has_context
 from fanzha.privacy.recognizers.ids import permit_kind
 
 NerMode = Literal["auto", "lac", "rules", "off"]
 MAX_DIGITS = 19
+SURE = 0.95  # a finding this confident is not looked at again for context words
 DEFAULT_MIN_CONFIDENCE = 0.5
-
-_BY_LENGTH: dict[int, tuple[NumberRule, ...]] = {}
-for _r in NUMBER_RULES:
-    for _n in _r.lengths:
-        _BY_LENGTH[_n] = (*_BY_LENGTH.get(_n, ()), _r)
 
 
 @dataclass(frozen=True)
@@ -62,41 +60,18 @@ class Scanner:
         return self.scan_many([text])[0]
 
     def scan_many(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """Findings of each text; the model runs once over all of them (batched)."""
-        ents = _ner.model().tag(list(texts)) if self.uses_model else None
+        """Findings of each text. Patterns run once over the texts joined (no per-text call
+        overhead); the model runs once over all of them (batched)."""
+        found = _patterns_batched(texts, self.types)
+        if self.uses_rules_for_people:
+            ents = _ner.model().tag(list(texts)) if self.uses_model else None
+            for i, text in enumerate(texts):
+                found[i].extend(self._people(text, ents[i] if ents is not None else None))
         out = []
-        for i, text in enumerate(texts):
-            found = self._patterns(text)
-            if self.uses_rules_for_people:
-                found.extend(self._people(text, ents[i] if ents is not None else None))
-            keep = [
-                f for f in found if f.type in self.types and f.confidence >= self.min_confidence
-            ]
+        for fs in found:
+            keep = [f for f in fs if f.type in self.types and f.confidence >= self.min_confidence]
             out.append(resolve(keep))
         return out
-
-    def _patterns(self, text: str) -> list[Finding]:
-        folded = fold(text)
-        lowered = folded.lower()
-        found: list[Finding] = []
-        if self.types & _NUMBER_TYPES:
-            found.extend(_numbers(text, lowered))
-        for rule in PATTERN_RULES:
-            if rule.type not in self.types and not (rule.type == "passport" and _PERMITS & self.types):
-                continue
-            for m in rule.compiled.finditer(folded):
-                s, e = m.span("v") if "v" in rule.compiled.groupindex else m.span()
-                value = folded[s:e]
-                conf = rule.score if rule.validate is None else rule.validate(value)
-                if conf is None:
-                    continue
-                ctx = has_context(rule.context_rx, lowered, s)
-                if rule.context_required and not ctx:
-                    continue
-                typ = permit_kind(value) if rule.type == "passport" else rule.type
-                conf = min(1.0, conf + (rule.context_boost if ctx else 0.0))
-                found.append(Finding(typ, s, e, text[s:e], conf, rule.name, value))
-        return found
 
     def _people(self, text: str, ents: list[_ner.Entity] | None) -> list[Finding]:
         found: list[Finding] = []
@@ -113,12 +88,90 @@ class Scanner:
 
 
 _PERMITS = frozenset({"passport", "hk_macau_permit", "home_return_permit"})
-_NUMBER_TYPES = frozenset(r.type for r in NUMBER_RULES)
+# Texts of a batch are joined by this: no digit, separator, letter or context word crosses it.
+_JOIN = "\n\x00\n"
+_BATCH_CHARS = 1 << 20
 
 
-def _numbers(text: str, lowered: str) -> list[Finding]:
+def _patterns_batched(texts: Sequence[str], types: frozenset[str]) -> list[list[Finding]]:
+    out: list[list[Finding]] = [[] for _ in texts]
+    start = 0
+    while start < len(texts):
+        # about a megabyte per batch, so one huge text does not make a huge copy of the rest
+        end, size = start, 0
+        while end < len(texts) and (end == start or size + len(texts[end]) <= _BATCH_CHARS):
+            size += len(texts[end]) + len(_JOIN)
+            end += 1
+        chunk = texts[start:end]
+        joined = chunk[0] if len(chunk) == 1 else _JOIN.join(chunk)
+        offsets = [0]
+        for t in chunk[:-1]:
+            offsets.append(offsets[-1] + len(t) + len(_JOIN))
+        for f in _patterns(joined, types, offsets):
+            k = bisect.bisect_right(offsets, f.start) - 1
+            if k:
+                o = offsets[k]
+                f = Finding(f.type, f.start - o, f.end - o, f.text, f.confidence, f.rule, f.value)
+            out[start + k].append(f)
+        start = end
+    return out
+
+
+def _floor(offsets: list[int], pos: int) -> int:
+    """Start of the text of a batch that `pos` is in."""
+    return offsets[bisect.bisect_right(offsets, pos) - 1] if len(offsets) > 1 else 0
+
+
+def _patterns(text: str, types: frozenset[str], offsets: list[int]) -> list[Finding]:
+    found: list[Finding] = []
+    rules = _number_rules(types)
+    if rules:
+        found.extend(_numbers(text, rules, offsets))
+    for rule in PATTERN_RULES:
+        if rule.type not in types and not (rule.type == "passport" and _PERMITS & types):
+            continue
+        for m in rule.compiled.finditer(text):
+            s, e = m.span("v") if "v" in rule.compiled.groupindex else m.span()
+            raw = text[s:e]
+            value = fold(raw)
+            conf = rule.score if rule.validate is None else rule.validate(value)
+            if conf is None:
+                continue
+            ctx = has_context(rule.context_rx, text, s, _floor(offsets, s))
+            if rule.context_required and not ctx:
+                continue
+            typ = permit_kind(value) if rule.type == "passport" else rule.type
+            conf = min(1.0, conf + (rule.context_boost if ctx else 0.0))
+            found.append(Finding(typ, s, e, raw, conf, rule.name, value))
+    return found
+
+
+@functools.cache
+def _number_rules(types: frozenset[str]) -> dict[int, tuple[NumberRule, ...]]:
+    """The number rules of the wanted types, by the number of digits they take."""
+    by: dict[int, list[NumberRule]] = {}
+    for r in NUMBER_RULES:
+        if r.type in types:
+            for n in r.lengths:
+                by.setdefault(n, []).append(r)
+    return {n: tuple(rs) for n, rs in by.items()}
+
+
+def _numbers(
+    text: str, rules: dict[int, tuple[NumberRule, ...]], offsets: list[int]
+) -> list[Finding]:
+    """Each run of digits split into the numbers it holds: the longest sequence of groups that a
+    rule accepts is taken, then the search goes on after it ('110105... 138...' gives two)."""
     out: list[Finding] = []
-    for _, _, groups in digit_runs(text):
+    for m in RUN.finditer(text):
+        run = m.group()
+        if run.isdigit() and run.isascii():  # the common case: one plain number
+            if len(run) in rules:
+                hit = _classify(run, m.start(), m.end(), True, rules, text, offsets)
+                if hit is not None:
+                    out.append(hit)
+            continue
+        groups = run_groups(run, m.start())
         n = len(groups)
         i = 0
         while i < n:
@@ -136,7 +189,12 @@ def _numbers(text: str, lowered: str) -> list[Finding]:
                     break
             hit = None
             for j in reversed(ends):
-                hit = _classify(groups, i, j, text, lowered)
+                digits = "".join(g.digits for g in groups[i : j + 1])
+                if len(digits) not in rules:
+                    continue
+                s, e = groups[i].start, groups[j].end
+                plain = j == i and text[s:e].isascii()
+                hit = _classify(digits, s, e, plain, rules, text, offsets)
                 if hit is not None:
                     out.append(hit)
                     i = j + 1
@@ -146,24 +204,35 @@ def _numbers(text: str, lowered: str) -> list[Finding]:
     return out
 
 
-def _classify(groups, i: int, j: int, text: str, lowered: str) -> Finding | None:
-    digits = "".join(g.digits for g in groups[i : j + 1])
-    rules = _BY_LENGTH.get(len(digits))
-    if not rules:
-        return None
+def _classify(
+    digits: str,
+    start: int,
+    end: int,
+    plain: bool,
+    rules: dict[int, tuple[NumberRule, ...]],
+    text: str,
+    offsets: list[int],
+) -> Finding | None:
+    """The most confident rule that takes these digits (context checked before validation)."""
     has_x = digits.endswith("X")
-    start, end = groups[i].start, groups[j].end
-    plain = j == i and text[start:end].isascii()
     best: Finding | None = None
-    for rule in rules:
+    floor = -1
+    for rule in rules[len(digits)]:
         if has_x and not rule.allow_x:
             continue
+        if rule.context_required:
+            floor = _floor(offsets, start) if floor < 0 else floor
+            if not has_context(rule.context_rx, text, start, floor):
+                continue
+            ctx = True
         conf = rule.validate(digits)
         if conf is None:
             continue
-        ctx = has_context(rule.context_rx, lowered, start)
-        if rule.context_required and not ctx:
-            continue
+        if not rule.context_required:  # context only matters to a finding that is not sure
+            ctx = False
+            if conf < SURE and rule.context_rx is not None:
+                floor = _floor(offsets, start) if floor < 0 else floor
+                ctx = has_context(rule.context_rx, text, start, floor)
         conf += rule.context_boost if ctx else 0.0
         if not plain:
             conf -= rule.obfuscated_penalty
@@ -184,7 +253,7 @@ def _model_names(text: str, ents: list[_ner.Entity]) -> list[Finding]:
         if e.label != "PER":
             continue
         s = text[e.start : e.end]
-        if len(s) < 2 and not s.isalpha():
+        if len(s) < 2:
             continue
         if s.isascii() and not _LATIN_NAME.fullmatch(s):
             continue

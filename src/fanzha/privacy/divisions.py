@@ -16,7 +16,13 @@ import ahocorasick
 
 from fanzha.ids.resident_id import regions
 
-_PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划", "省直辖县级行政单位"}
+_PLACEHOLDERS = {
+    "市辖区",
+    "县",
+    "省直辖县级行政区划",
+    "自治区直辖县级行政区划",
+    "省直辖县级行政单位",
+}
 _LEVEL_SUFFIX = re.compile(r"(?:省|市|区|县|旗|州|盟|自治区|特别行政区|地区|林区|岛)$")
 _SHORT = re.compile(
     r"(?:(?:[^\W\d_]{1,6}?族)+)?(?:自治区|自治州|自治县|自治旗|特别行政区|地区|省|市|区|县|盟|旗)$"
@@ -60,7 +66,7 @@ def short_name(name: str) -> str | None:
 def divisions() -> tuple[Division, ...]:
     seen: dict[tuple[str, str], Division] = {}
     for r in regions():
-        if r.name in _PLACEHOLDERS or not _LEVEL_SUFFIX.search(r.name):
+        if r.name in _PLACEHOLDERS or len(r.name) < 2 or not _LEVEL_SUFFIX.search(r.name):
             continue
         seen.setdefault((r.code, r.name), Division(r.code, r.name, _level(r.code)))
     return tuple(seen.values())
@@ -152,10 +158,8 @@ def parse_address(address: str) -> AddressParts:
     names: dict[int, str] = {}
     for d in picked:
         names.setdefault(d.level, d.name)
-    if 2 not in names and 1 in names and picked and picked[0].level == 1:
-        # municipalities: 北京市海淀区 has no prefecture city of its own
-        if picked[0].name.endswith("市"):
-            names[2] = picked[0].name
+    if 2 not in names and picked and picked[0].level == 1 and picked[0].name.endswith("市"):
+        names[2] = picked[0].name  # municipalities: 北京市海淀区 has no prefecture city of its own
     code = picked[-1].code if picked else None
     return AddressParts(
         names.get(1),
@@ -179,8 +183,23 @@ def _pick(chain: list[Hit]) -> list[Division]:
         options.sort(key=lambda d: (d.level, d.code))
         out.append(options[0])
     if out and out[0].level > 1:
-        prov = next((d for d in divisions() if d.code == out[0].code[:2] + "0000"), None)
+        prov = _by_code().get(out[0].code[:2] + "0000")
         if prov is not None:
-            out.insert(0, prov)
-            # the province was not written; it is known from the code only
+            out.insert(0, prov)  # the province was not written; the code says which it is
     return out
+
+
+@functools.cache
+def _by_code() -> dict[str, Division]:
+    by: dict[str, Division] = {}
+    for d in divisions():
+        by.setdefault(d.code, d)
+    return by
+
+
+def admin_end(address: str) -> int:
+    """Where the administrative head of an address ends (0 if it does not start with one)."""
+    text = address.lstrip()
+    lead = len(address) - len(text)
+    chains = admin_chains(text)
+    return lead + chains[0][1] if chains and chains[0][0] == 0 else 0

@@ -32,15 +32,15 @@ _OTHER_DIGITS |= {chr(0x2488 + i): str(i + 1) for i in range(9)}  # ⒈..⒐
 _OTHER_DIGITS |= {chr(0x278A + i): str(i + 1) for i in range(9)}  # ➊..➒ (sans-serif circled)
 _OTHER_DIGITS |= {"⓪": "0", "⓿": "0"}
 
-_FOLD: dict[int, str] = {0xFF01 + i: chr(0x21 + i) for i in range(0x5E)}  # full-width ASCII
-_FOLD |= {0x3000: " ", 0x3002: ".", 0xFF61: "."}  # ideographic space and full stop
-_FOLD |= {ord(k): v for k, v in {**CN_DIGITS, **_OTHER_DIGITS}.items()}
-_FOLD |= {ord(k): "@" for k in "﹫"}
+FOLD: dict[int, str] = {0xFF01 + i: chr(0x21 + i) for i in range(0x5E)}  # full-width ASCII
+FOLD |= {0x3000: " ", 0x3002: ".", 0xFF61: "."}  # ideographic space and full stop
+FOLD |= {ord(k): v for k, v in {**CN_DIGITS, **_OTHER_DIGITS}.items()}
+FOLD |= {ord(k): "@" for k in "﹫"}
 
 
 def fold(text: str) -> str:
     """Same length as `text`; full-width letters/digits/punctuation and Chinese numerals in ASCII."""
-    return text.translate(_FOLD)
+    return text.translate(FOLD)
 
 
 # Character classes on the *original* text: every digit script, and the separators used to split.
@@ -69,16 +69,18 @@ class Group:
     end: int
 
 
+def run_groups(run: str, base: int = 0) -> list[Group]:
+    """The groups of one run (a match of RUN) at offset `base`: '138', '0013', '8000'."""
+    return [
+        Group(g.group().translate(FOLD).replace("×", "X").upper(), base + g.start(), base + g.end())
+        for g in _GROUP.finditer(run)
+    ]
+
+
 def digit_runs(text: str) -> Iterator[tuple[int, int, list[Group]]]:
     """(start, end, groups) of every run of at least five digits, in any script."""
     for m in RUN.finditer(text):
-        run = m.group()
-        base = m.start()
-        groups = [
-            Group(g.group().translate(_FOLD).replace("×", "X").upper(), base + g.start(), base + g.end())
-            for g in _GROUP.finditer(run)
-        ]
-        yield m.start(), m.end(), groups
+        yield m.start(), m.end(), run_groups(m.group(), m.start())
 
 
 def strip_separators(text: str) -> str:

@@ -12,7 +12,11 @@ from __future__ import annotations
 from fanzha.privacy.recognizers import cards, ids, net, phones, plates
 from fanzha.privacy.recognizers._rules import NumberRule, PatternRule
 
-NUMBER_RULES: tuple[NumberRule, ...] = (*ids.NUMBER_RULES, *phones.NUMBER_RULES, *cards.NUMBER_RULES)
+NUMBER_RULES: tuple[NumberRule, ...] = (
+    *ids.NUMBER_RULES,
+    *phones.NUMBER_RULES,
+    *cards.NUMBER_RULES,
+)
 PATTERN_RULES: tuple[PatternRule, ...] = (
     *ids.PATTERN_RULES,
     *phones.PATTERN_RULES,

@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from fanzha.privacy.normalize import FOLD
+
 #: How far before a match context words are looked for (characters).
 CONTEXT_WINDOW = 12
 
@@ -63,5 +65,10 @@ def context_regex(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(w.lower()) for w in sorted(words, key=len, reverse=True)))
 
 
-def has_context(rx: re.Pattern[str] | None, lowered: str, start: int) -> bool:
-    return rx is not None and rx.search(lowered, max(0, start - CONTEXT_WINDOW), start) is not None
+def has_context(rx: re.Pattern[str] | None, text: str, start: int, floor: int = 0) -> bool:
+    """True if a context word ends within CONTEXT_WINDOW characters before `start` (not before
+    `floor`, the start of the text in a batch); full-width and upper case count."""
+    if rx is None:
+        return False
+    window = text[max(floor, start - CONTEXT_WINDOW) : start]
+    return rx.search(window.translate(FOLD).lower()) is not None

@@ -19,14 +19,24 @@ _STOP = re.compile(
     r"开设|发生|警方|公安|法院|医院|大学|学院|公司|银行|派出所|政府|委员会|办事处"
 )
 # The last character of a detail must end an address element.
-_ENDS = set("0123456789０１２３４５６７８９号栋幢室户楼层元院座组村路街巷弄道园区苑城庄屯厦场里坊府镇乡寓墅湾")
+_ENDS = set(
+    "0123456789０１２３４５６７８９"
+    "号栋幢室户楼层元院座组村路街巷弄道园区苑城庄屯厦场里坊府镇乡寓墅湾"
+)
+# A detail is one if it names a street-level place or numbers a house, building or room.
+_STREETLIKE = re.compile(
+    r"路|街|道|巷|弄|胡同|里|村|组|屯|小区|花园|苑|园|城|庄|大厦|广场|公寓|社区|镇|乡"
+    r"|[0-9０-９一二三四五六七八九十]+(?:号|栋|幢|室|单元|楼|层)"
+)
 # A street and house number without an administrative head.
 _STREET = re.compile(
     r"[^\W\d_]{1,10}?(?:路|街|大街|大道|巷|弄|胡同|里)"
     r"[0-9０-９一二三四五六七八九十百零〇]{1,5}(?:号院|号楼|号|弄)"
     r"(?:[0-9０-９A-Za-z\-－]{1,6}(?:号楼|栋|幢|座|单元|楼|层|室|户|号))*"
 )
-_LEAD = re.compile(r"^(?:家住|住在|住址|地址|位于|现居|居住于|居住在|寄往|送到|收货地址|住|在|于|至|到|往)+")
+_LEAD = re.compile(
+    r"^(?:家住|住在|住址|地址|位于|现居|居住于|居住在|寄往|送到|收货地址|住|在|于|至|到|往)+"
+)
 
 
 def detail_end(text: str, pos: int) -> int:
@@ -39,8 +49,12 @@ def detail_end(text: str, pos: int) -> int:
     if stop:
         seg = seg[: stop.start()]
     end = len(seg)
-    while end and seg[end - 1] not in _ENDS:
+    while end and (
+        seg[end - 1] not in _ENDS or (seg[end - 1] == "元" and seg[end - 2 : end] != "单元")
+    ):
         end -= 1
+    if not _STREETLIKE.search(seg, 0, end):
+        return pos
     return pos + end
 
 

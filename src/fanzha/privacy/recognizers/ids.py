@@ -13,6 +13,8 @@ ID_CONTEXT = ("身份证", "证件", "身份号", "公民身份", "id", "证号"
 
 
 def _resident_id(digits: str) -> float | None:
+    if len(digits) == 18 and digits[17] != resident_id.check_digit(digits[:17]):
+        return _id_like(digits)  # skip parse's error path: the check character decides already
     try:
         resident_id.parse(digits)
     except IdError:

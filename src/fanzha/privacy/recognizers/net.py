@@ -6,6 +6,8 @@ import ipaddress
 
 from fanzha.privacy.recognizers._rules import PatternRule
 
+_W = "A-Za-z0-9Ａ-Ｚａ-ｚ０-９"  # letters and digits, full-width too (patterns run on raw text)
+
 
 def _ip(value: str) -> float | None:
     try:
@@ -19,13 +21,14 @@ PATTERN_RULES = (
     PatternRule(
         "email.address",
         "email",
-        r"(?P<v>[A-Za-z0-9][A-Za-z0-9._%+\-]{0,63}@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24})",
+        rf"(?P<v>[{_W}][{_W}._%+\-．＿－]{{0,63}}[@＠﹫][{_W}\-－]+(?:[.．][{_W}\-－]+)*"
+        rf"[.．][A-Za-zＡ-Ｚａ-ｚ]{{2,24}})",
         0.97,
     ),
     PatternRule(
         "ip.v4",
         "ip",
-        r"(?<![0-9.])(?P<v>(?:[0-9]{1,3}\.){3}[0-9]{1,3})(?![0-9]|\.[0-9])",
+        r"(?<![0-9.０-９])(?P<v>(?:[0-9０-９]{1,3}[.．]){3}[0-9０-９]{1,3})(?![0-9０-９]|[.．][0-9])",
         0.95,
         _ip,
     ),

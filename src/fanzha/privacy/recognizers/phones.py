@@ -4,14 +4,21 @@ details fraud adverts ask victims to add. Validation is `fanzha.ids.phone`'s."""
 
 from __future__ import annotations
 
+import re
+
 from fanzha.ids import IdError, phone
 from fanzha.privacy.recognizers._rules import NumberRule, PatternRule
 
 PHONE_CONTEXT = ("电话", "手机", "联系", "致电", "拨打", "tel", "phone", "号码", "座机", "热线")
 
 
+_MOBILE = re.compile(phone.MOBILE_PATTERN)  # what phone.parse checks an 11-digit number with
+
+
 def _mobile(digits: str) -> float | None:
-    if len(digits) == 13 and not digits.startswith("86"):
+    if len(digits) == 11:  # the common case, without phone.parse's clean-up of raw input
+        return 0.99 if _MOBILE.fullmatch(digits) else None
+    if not digits.startswith("86"):
         return None
     try:
         p = phone.parse(digits)
@@ -39,9 +46,7 @@ def _qq(digits: str) -> float | None:
 
 
 NUMBER_RULES = (
-    NumberRule(
-        "phone.mobile", "mobile", frozenset({11, 13}), _mobile, context=PHONE_CONTEXT
-    ),
+    NumberRule("phone.mobile", "mobile", frozenset({11, 13}), _mobile, context=PHONE_CONTEXT),
     NumberRule(
         "phone.landline", "landline", frozenset({10, 11, 12}), _landline, context=PHONE_CONTEXT
     ),
