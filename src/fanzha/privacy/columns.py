@@ -41,7 +41,8 @@ def _name(v: pl.Expr, profile: str) -> pl.Expr:
 
 def _mobile(v: pl.Expr, profile: str) -> pl.Expr:
     cleaned = v.str.replace_all(r"[\s\-]", "")
-    ok = cleaned.str.contains(rf"^(?:\+86|0086|86)?(?:{MOBILE_PATTERN})$")
+    # (?-u): ASCII digits only; a full-width digit goes to the per-value path, which folds it
+    ok = cleaned.str.contains(rf"(?-u)^(?:\+86|0086|86)?(?:{MOBILE_PATTERN})$")
     d = cleaned.str.slice(-11)
     if profile == "waybill":
         out = pl.lit(STAR * 7) + d.str.slice(7)
@@ -52,7 +53,7 @@ def _mobile(v: pl.Expr, profile: str) -> pl.Expr:
 
 def _address(v: pl.Expr, profile: str) -> pl.Expr:
     if profile != "waybill":
-        return pl.lit(None, pl.String)  # display needs the division table: per value
+        return pl.when(pl.lit(False)).then(v)  # display needs the division table: per value
     unit = v.str.extract_groups(UNIT_ROOM)
     door = v.str.extract_groups(DOOR)
     hidden_unit = unit.struct.field("1") + unit.struct.field("2").str.replace_all(f"[{NUM}]", STAR)

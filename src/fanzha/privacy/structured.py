@@ -8,6 +8,7 @@ repeated within a batch are masked once. Columns of free text are scanned.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,7 +17,6 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fanzha.errors import FanzhaError
@@ -292,14 +292,15 @@ def _mask_csv(src, dst, masker, summary, rejects, tick, total, chunk_rows) -> No
     except FileError as e:
         raise FanzhaError(str(e)) from None
     summary.columns = {c: k for c, (k, _) in masker.column_plan(header).items()}
-    opts = pacsv.WriteOptions(include_header=True, quoting_style="needed")
-    schema = pa.schema([(c, pa.string()) for c in header])
-    with pacsv.CSVWriter(dst, schema, write_options=opts) as w:
+    with open(dst, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
         for chunk in chunks:
             for r in chunk.rejected:
                 rejects.add(r.line, r.code, r.reason, r.raw)
             if chunk.table.num_rows:
-                w.write_table(masker.mask_table(chunk.table).cast(schema))
+                t = masker.mask_table(chunk.table)
+                w.writerows(zip(*(t.column(i).to_pylist() for i in range(t.num_columns)), strict=True))
                 summary.rows += chunk.table.num_rows
             tick(chunk.bytes_done, total)
 

@@ -29,6 +29,7 @@ class NumberRule:
     context_boost: float = 0.05
     allow_x: bool = False  # the last character may be X (ID check character)
     obfuscated_penalty: float = 0.05
+    normalise: Callable[[str], str] | None = None  # the value a finding reports (default: digits)
     context_rx: re.Pattern[str] | None = field(default=None, init=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -46,7 +46,14 @@ def _qq(digits: str) -> float | None:
 
 
 NUMBER_RULES = (
-    NumberRule("phone.mobile", "mobile", frozenset({11, 13}), _mobile, context=PHONE_CONTEXT),
+    NumberRule(
+        "phone.mobile",
+        "mobile",
+        frozenset({11, 13}),
+        _mobile,
+        context=PHONE_CONTEXT,
+        normalise=lambda d: d[-11:],  # 8613800138000 -> 13800138000
+    ),
     NumberRule(
         "phone.landline", "landline", frozenset({10, 11, 12}), _landline, context=PHONE_CONTEXT
     ),
