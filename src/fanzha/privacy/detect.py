@@ -18,7 +18,7 @@ from typing import Literal
 
 from fanzha.privacy import ner as _ner
 from fanzha.privacy.findings import TYPES, Finding, resolve
-from fanzha.privacy.normalize import RUN, fold, run_groups
+from fanzha.privacy.normalize import DROP_SEPARATORS, RUN, fold, run_groups
 from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, NumberRule, addresses, names
 from fanzha.privacy.recognizers._rules import has_context
 from fanzha.privacy.recognizers.ids import permit_kind
@@ -170,6 +170,7 @@ def _numbers(
     """Each run of digits split into the numbers it holds: the longest sequence of groups that a
     rule accepts is taken, then the search goes on after it ('110105... 138...' gives two)."""
     out: list[Finding] = []
+    shortest = min(rules)
     for m in RUN.finditer(text):
         run = m.group()
         if run.isdigit() and run.isascii():  # the common case: one plain number
@@ -178,6 +179,8 @@ def _numbers(
                 if hit is not None:
                     out.append(hit)
             continue
+        if len(run.translate(DROP_SEPARATORS)) < shortest:
+            continue  # 1,054,071.27: too few digits for any number wanted
         groups = run_groups(run, m.start())
         n = len(groups)
         i = 0

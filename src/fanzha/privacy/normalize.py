@@ -49,7 +49,8 @@ _WIDE = "０-９"
 _CN = "".join(CN_DIGITS)
 _OTHER = "".join(_OTHER_DIGITS)
 DIGIT_CLASS = f"{_ASCII}{_WIDE}{_CN}{_OTHER}"
-SEP_CLASS = r" \t\u3000\-‐‑‒–—―_.·・*＊/／()（）\[\]【】,，'’~～"
+SEPARATORS = " \t\u3000-‐‑‒–—―_.·・*＊/／()（）[]【】,，'’~～"
+SEP_CLASS = "".join(re.escape(c) for c in SEPARATORS)
 MAX_SEP = 4  # "56793.***6": up to four separator characters between two digits
 # A run: at least 5 digits of any script, separated by at most MAX_SEP separators, optionally
 # closed by X (the check character of an ID number).
@@ -57,6 +58,7 @@ RUN = re.compile(
     rf"[{DIGIT_CLASS}](?:[{SEP_CLASS}]{{0,{MAX_SEP}}}[{DIGIT_CLASS}]){{4,}}"
     rf"(?:[{SEP_CLASS}]{{0,2}}[XxＸｘ×])?"
 )
+DROP_SEPARATORS = {ord(c): None for c in SEPARATORS}
 _GROUP = re.compile(rf"[{_ASCII}]+|[{_WIDE}]+|[{_CN}]+|[{_OTHER}]+|[XxＸｘ×]")
 
 

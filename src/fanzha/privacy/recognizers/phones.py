@@ -15,26 +15,21 @@ PHONE_CONTEXT = ("电话", "手机", "联系", "致电", "拨打", "tel", "phone
 _MOBILE = re.compile(phone.MOBILE_PATTERN)  # what phone.parse checks an 11-digit number with
 
 
+def _kind(digits: str) -> str | None:
+    try:
+        return phone.parse(digits).kind
+    except IdError:
+        return None
+
+
 def _mobile(digits: str) -> float | None:
     if len(digits) == 11:  # the common case, without phone.parse's clean-up of raw input
         return 0.99 if _MOBILE.fullmatch(digits) else None
-    if not digits.startswith("86"):
-        return None
-    try:
-        p = phone.parse(digits)
-    except IdError:
-        return None
-    return 0.99 if p.kind == "mobile" else None
+    return 0.99 if digits.startswith("86") and _kind(digits) == "mobile" else None
 
 
 def _landline(digits: str) -> float | None:
-    if not digits.startswith("0"):
-        return None
-    try:
-        p = phone.parse(digits)
-    except IdError:
-        return None
-    return 0.9 if p.kind == "landline" else None
+    return 0.9 if digits.startswith("0") and _kind(digits) == "landline" else None
 
 
 def _local(digits: str) -> float | None:
