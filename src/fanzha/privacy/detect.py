@@ -114,12 +114,10 @@ def _patterns_batched(texts: Sequence[str], types: frozenset[str]) -> list[list[
         offsets = [0]
         for t in chunk[:-1]:
             offsets.append(offsets[-1] + len(t) + len(_JOIN))
-        for f in _patterns(joined, types, offsets):
-            k = bisect.bisect_right(offsets, f.start) - 1
-            if k:
-                o = offsets[k]
-                f = Finding(f.type, f.start - o, f.end - o, f.text, f.confidence, f.rule, f.value)
-            out[start + k].append(f)
+        for typ, s, e, conf, rule, value in _patterns(joined, types, offsets):
+            k = bisect.bisect_right(offsets, s) - 1
+            o = offsets[k]
+            out[start + k].append(Finding(typ, s - o, e - o, joined[s:e], conf, rule, value))
         start = end
     return out
 
@@ -129,8 +127,11 @@ def _floor(offsets: list[int], pos: int) -> int:
     return offsets[bisect.bisect_right(offsets, pos) - 1] if len(offsets) > 1 else 0
 
 
-def _patterns(text: str, types: frozenset[str], offsets: list[int]) -> list[Finding]:
-    found: list[Finding] = []
+Hit = tuple[str, int, int, float, str, str]  # type, start, end, confidence, rule, value
+
+
+def _patterns(text: str, types: frozenset[str], offsets: list[int]) -> list[Hit]:
+    found: list[Hit] = []
     rules = _number_rules(types)
     if rules:
         found.extend(_numbers(text, rules, offsets))
@@ -149,7 +150,7 @@ def _patterns(text: str, types: frozenset[str], offsets: list[int]) -> list[Find
                 continue
             typ = permit_kind(value) if rule.type == "passport" else rule.type
             conf = min(1.0, conf + (rule.context_boost if ctx else 0.0))
-            found.append(Finding(typ, s, e, raw, conf, rule.name, value))
+            found.append((typ, s, e, conf, rule.name, value))
     return found
 
 
@@ -164,12 +165,10 @@ def _number_rules(types: frozenset[str]) -> dict[int, tuple[NumberRule, ...]]:
     return {n: tuple(rs) for n, rs in by.items()}
 
 
-def _numbers(
-    text: str, rules: dict[int, tuple[NumberRule, ...]], offsets: list[int]
-) -> list[Finding]:
+def _numbers(text: str, rules: dict[int, tuple[NumberRule, ...]], offsets: list[int]) -> list[Hit]:
     """Each run of digits split into the numbers it holds: the longest sequence of groups that a
     rule accepts is taken, then the search goes on after it ('110105... 138...' gives two)."""
-    out: list[Finding] = []
+    out: list[Hit] = []
     shortest = min(rules)
     for m in RUN.finditer(text):
         run = m.group()
@@ -222,10 +221,10 @@ def _classify(
     rules: dict[int, tuple[NumberRule, ...]],
     text: str,
     offsets: list[int],
-) -> Finding | None:
+) -> Hit | None:
     """The most confident rule that takes these digits (context checked before validation)."""
     has_x = digits.endswith("X")
-    best: Finding | None = None
+    best: Hit | None = None
     floor = -1
     for rule in rules[len(digits)]:
         if has_x and not rule.allow_x:
@@ -247,9 +246,9 @@ def _classify(
         if not plain:
             conf -= rule.obfuscated_penalty
         conf = min(1.0, conf)
-        if best is None or conf > best.confidence:
+        if best is None or conf > best[3]:
             value = rule.normalise(digits) if rule.normalise else digits
-            best = Finding(rule.type, start, end, text[start:end], conf, rule.name, value)
+            best = (rule.type, start, end, conf, rule.name, value)
     return best
 
 

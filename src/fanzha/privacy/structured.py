@@ -35,8 +35,9 @@ class Masker:
         self.keys = keys
         self._ops: dict[tuple[str, bool], Operator] = {}
         self.scanner = Scanner(ner=self.policy.text_ner)  # type: ignore[arg-type]
-        if self.policy.needs_key and keys is None:
-            operator(next(s for s in self.policy.types.values() if s.keyed), None, self.policy.name)
+        if keys is None:  # fail now, with the reason, rather than at the first keyed value
+            for spec in self.policy.specs():
+                operator(spec, None, self.policy.name)
 
     def op(self, type_: str, in_text: bool = False) -> Operator:
         k = (type_, in_text)
