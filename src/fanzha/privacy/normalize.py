@@ -1,0 +1,90 @@
+"""Undo the tricks used to slip numbers past keyword filters, keeping every character's position.
+
+Fraud adverts and leaked-data listings write "加q:56793.***6", "壹叁捌 0013 8000", "１３８００１３８０００"
+or "138 0013 8000" so that a plain `1[3-9]\\d{9}` never fires. `fold()` maps full-width forms and
+Chinese numerals to ASCII one character for one character, so a span found in the folded text is
+the same span in the original; `digit_runs()` finds runs of digits that separators (spaces, dots,
+dashes, stars, brackets) or a change of script split into groups.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+CN_DIGITS = {
+    "零": "0", "〇": "0", "○": "0",
+    "一": "1", "壹": "1", "幺": "1",
+    "二": "2", "贰": "2", "貳": "2", "两": "2", "兩": "2",
+    "三": "3", "叁": "3",
+    "四": "4", "肆": "4",
+    "五": "5", "伍": "5",
+    "六": "6", "陆": "6", "陸": "6",
+    "七": "7", "柒": "7",
+    "八": "8", "捌": "8",
+    "九": "9", "玖": "9",
+}  # fmt: skip
+# Digits that stand for themselves in other scripts: circled, parenthesised, full stop forms.
+_OTHER_DIGITS = {chr(0x2460 + i): str(i + 1) for i in range(9)}  # ①..⑨
+_OTHER_DIGITS |= {chr(0x2474 + i): str(i + 1) for i in range(9)}  # ⑴..⑼
+_OTHER_DIGITS |= {chr(0x2488 + i): str(i + 1) for i in range(9)}  # ⒈..⒐
+_OTHER_DIGITS |= {chr(0x278A + i): str(i + 1) for i in range(9)}  # ➊..➒ (sans-serif circled)
+_OTHER_DIGITS |= {"⓪": "0", "⓿": "0"}
+
+FOLD: dict[int, str] = {0xFF01 + i: chr(0x21 + i) for i in range(0x5E)}  # full-width ASCII
+FOLD |= {0x3000: " ", 0x3002: ".", 0xFF61: "."}  # ideographic space and full stop
+FOLD |= {ord(k): v for k, v in {**CN_DIGITS, **_OTHER_DIGITS}.items()}
+FOLD |= {ord(k): "@" for k in "﹫"}
+
+
+def fold(text: str) -> str:
+    """Same length as `text`; full-width letters/digits/punctuation and Chinese numerals in ASCII."""
+    return text.translate(FOLD)
+
+
+# Character classes on the *original* text: every digit script, and the separators used to split.
+_ASCII = "0-9"
+_WIDE = "０-９"
+_CN = "".join(CN_DIGITS)
+_OTHER = "".join(_OTHER_DIGITS)
+DIGIT_CLASS = f"{_ASCII}{_WIDE}{_CN}{_OTHER}"
+SEPARATORS = " \t\u3000-‐‑‒–—―_.·・*＊/／()（）[]【】,，'’~～"
+SEP_CLASS = "".join(re.escape(c) for c in SEPARATORS)
+MAX_SEP = 4  # "56793.***6": up to four separator characters between two digits
+# A run: at least 5 digits of any script, separated by at most MAX_SEP separators, optionally
+# closed by X (the check character of an ID number).
+RUN = re.compile(
+    rf"[{DIGIT_CLASS}](?:[{SEP_CLASS}]{{0,{MAX_SEP}}}[{DIGIT_CLASS}]){{4,}}"
+    rf"(?:[{SEP_CLASS}]{{0,2}}[XxＸｘ×])?"
+)
+DROP_SEPARATORS = {ord(c): None for c in SEPARATORS}
+_GROUP = re.compile(rf"[{_ASCII}]+|[{_WIDE}]+|[{_CN}]+|[{_OTHER}]+|[XxＸｘ×]")
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Digits of one script with nothing between them: '138' in '138 0013 8000'."""
+
+    digits: str  # ASCII digits (or 'X')
+    start: int
+    end: int
+
+
+def run_groups(run: str, base: int = 0) -> list[Group]:
+    """The groups of one run (a match of RUN) at offset `base`: '138', '0013', '8000'."""
+    return [
+        Group(g.group().translate(FOLD).replace("×", "X").upper(), base + g.start(), base + g.end())
+        for g in _GROUP.finditer(run)
+    ]
+
+
+def digit_runs(text: str) -> Iterator[tuple[int, int, list[Group]]]:
+    """(start, end, groups) of every run of at least five digits, in any script."""
+    for m in RUN.finditer(text):
+        yield m.start(), m.end(), run_groups(m.group(), m.start())
+
+
+def strip_separators(text: str) -> str:
+    """The text with every separator and space removed and digits folded: how a leak is checked."""
+    return re.sub(rf"[{SEP_CLASS}\s]+", "", fold(text))
