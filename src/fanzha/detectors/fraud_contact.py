@@ -181,21 +181,15 @@ class FraudContact:
             + pl.when(pl.col.found == "look-back")
             .then(pl.lit("; the contact came before the confirmation"))
             .otherwise(pl.lit("")),
-            details=pl.concat_str(
-                [
-                    pl.lit('{"channel":"'),
-                    pl.col.channel,
-                    pl.lit('","contact_ts_ms":'),
-                    pl.col.contact_ts.dt.epoch("ms").cast(pl.String),
-                    pl.lit(',"duration_s":'),
-                    pl.col.duration_s.cast(pl.String),
-                    pl.lit(',"found":"'),
-                    pl.col.found,
-                    pl.lit('","number":"'),
-                    pl.col.number,
-                    pl.lit('"}'),
-                ]
-            ),
+            details=pl.struct(
+                role=pl.lit("exposed"),
+                via=pl.col.number,
+                via_kind=pl.lit("phone"),
+                channel=pl.col.channel,
+                contact_ts_ms=pl.col.contact_ts.dt.epoch("ms"),
+                duration_s=pl.col.duration_s,
+                found=pl.col.found,
+            ).struct.json_encode(),
             event_ids=pl.concat_list(pl.col.event_id),
         )
         return signals_from(df, self.name, ["event_id", "channel"])
