@@ -6,9 +6,18 @@ scripts below, nothing more. Tests that measure quality read ../shared/data inst
 
 from __future__ import annotations
 
+import atexit
+import datetime as dt
 import functools
+import random
+import shutil
 import tempfile
 from pathlib import Path
+
+import pyarrow as pa
+
+from fanzha.testing import START, Pools, as_log, random_events
+from scenario import report, table
 
 CORPUS: dict[str, list[str]] = {
     "冒充客服服务": [
@@ -78,6 +87,26 @@ def tiny_text_model() -> str:
 
     texts, labels = corpus_rows()
     model = train(texts, labels, fraud_types_for(labels), folds=3)
-    path = Path(tempfile.mkdtemp(prefix="fanzha-text-")) / "tiny.model"
+    folder = tempfile.mkdtemp(prefix="fanzha-text-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = Path(folder) / "tiny.model"
     model.save(path)
     return str(path)
+
+
+def text_log(seed: int = 1, n: int = 150) -> dict[str, pa.Table]:
+    """Random SMS whose bodies are normal or fraud texts of the tiny corpus, and reports with
+    texts: the conformance scenario of text_fraud."""
+    rng = random.Random(seed)
+    pools = Pools(rng, phones=40)
+    m = random_events("sms", n, rng, pools=pools, span=dt.timedelta(days=3))
+    bodies = [t for items in CORPUS.values() for t in items] + [None, ""]
+    m = m.set_column(m.schema.get_field_index("text"), "text",
+                     table("sms", [{"text": rng.choice(bodies)} for _ in range(n)])["text"])
+    reps = []
+    for i, label in enumerate(CORPUS):
+        r = report(START + (i + 1) * dt.timedelta(hours=1), pools.phones[i], by="citizen", verdict="report",
+                   fraud_type=None, reporter=pools.phones[i + 10])
+        r["text"] = CORPUS[label][i]
+        reps.append(r)
+    return as_log({"sms": m, "report": table("report", reps)})
