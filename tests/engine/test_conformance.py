@@ -9,13 +9,20 @@ import polars as pl
 import pytest
 
 from fanzha.detectors import DEFAULT_DETECTORS, FraudContact
+from fanzha.detectors.text_fraud import TextFraud, TextFraudSettings
 from fanzha.engine.check import check_detector
 from fanzha.engine.protocol import empty_signals, signals_from
 from scenario import city_log
+from text_corpus import text_log, tiny_text_model
 
 # The event set each detector is checked on; a new detector must add its own here.
 SCENARIOS = {
     "fraud_contact": lambda: city_log(seed=1, calls=400, sms=120),
+    "text_fraud": lambda: text_log(seed=1, n=150),
+}
+# Detectors that need more than their default settings to do anything (a model file, ...).
+BUILDERS = {
+    "text_fraud": lambda: TextFraud(TextFraudSettings(model=tiny_text_model())),
 }
 
 
@@ -25,7 +32,7 @@ def test_every_registered_detector_has_a_scenario():
 
 @pytest.mark.parametrize("cls", DEFAULT_DETECTORS, ids=lambda c: c.name)
 def test_detector_conformance(cls):
-    check_detector(cls(), SCENARIOS[cls.name]())
+    check_detector(BUILDERS.get(cls.name, cls)(), SCENARIOS[cls.name]())
 
 
 @dataclasses.dataclass(frozen=True)

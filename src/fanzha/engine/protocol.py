@@ -27,8 +27,9 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import orjson
 import polars as pl
 import pyarrow as pa
 import pyarrow.ipc as ipc
@@ -121,6 +122,11 @@ def signals_from(df: pl.DataFrame, detector: str, id_parts: list[str]) -> pa.Tab
         df = df.with_columns(pl.lit(None, pl.List(pl.String)).alias("event_ids"))
     t = df.select(SIGNAL_SCHEMA.names).to_arrow()
     return t.cast(SIGNAL_SCHEMA)
+
+
+def details_json(**fields: Any) -> str:
+    """A signal's details as a JSON object with sorted keys (for detectors that build it per row)."""
+    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def serialize_state(state: State) -> dict[str, bytes]:

@@ -1,0 +1,244 @@
+"""`fanzha model ...`: train and apply fanzha's models (fraud texts now; fraud numbers later)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fanzha.cli._app import DbOption, JsonOption, err, fail, out, pairs, print_json
+from fanzha.cli._app import app as root
+from fanzha.errors import FanzhaError
+
+app = typer.Typer(no_args_is_help=True, help="Train and apply models: fraud texts.")
+root.add_typer(app, name="model")
+
+TextCol = Annotated[
+    str | None,
+    typer.Option(
+        "--text-col", help="Column with the text (default: text, content, input, body, ...)."
+    ),
+]
+
+
+def _stratified_dev(labels: list[str], share: float, seed: int) -> tuple[list[int], list[int]]:
+    from sklearn.model_selection import train_test_split
+
+    idx = list(range(len(labels)))
+    tr, dev = train_test_split(idx, test_size=share, stratify=labels, random_state=seed)
+    return sorted(tr), sorted(dev)
+
+
+def dev_report(model, texts: list[str], labels: list[str]) -> dict:
+    """Accuracy, macro-F1 and per-label precision/recall/F1 of a model on labelled texts."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+    pred, _, _ = model.predict(texts)
+    names = sorted(set(labels) | set(pred))
+    p, r, f, n = precision_recall_fscore_support(labels, pred, labels=names, zero_division=0)
+    return {
+        "rows": len(labels),
+        "accuracy": round(float(accuracy_score(labels, pred)), 4),
+        "macro_f1": round(float(f1_score(labels, pred, average="macro")), 4),
+        "per_label": {
+            name: {
+                "precision": round(float(p[i]), 4),
+                "recall": round(float(r[i]), 4),
+                "f1": round(float(f[i]), 4),
+                "support": int(n[i]),
+            }
+            for i, name in enumerate(names)
+        },
+    }
+
+
+@app.command("train-texts")
+def train_texts_cmd(
+    train: Annotated[str, typer.Option("--train", help="Labelled texts: CSV or JSONL.")],
+    output: Annotated[str, typer.Option("-o", "--output", help="Model file to write.")],
+    text_col: TextCol = None,
+    label_col: Annotated[
+        str | None, typer.Option("--label-col", help="Column with the label (default: label).")
+    ] = None,
+    label_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label-map",
+            help="LABEL=CODE: the fraud type (fanzha.taxonomy code, or 'normal') of a label "
+            "the taxonomy does not know. Repeatable.",
+        ),
+    ] = None,
+    dev_share: Annotated[
+        float,
+        typer.Option(
+            "--dev-share",
+            help="Hold out this share as a stratified dev split, report on it, and train on "
+            "the rest (0: train on everything).",
+        ),
+    ] = 0.0,
+    folds: Annotated[int, typer.Option(help="Folds for the stacked calibration.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of the dev split and the folds.")] = 0,
+    db: DbOption = None,  # not used: models are files; accepted like every command
+    json: JsonOption = False,
+) -> None:
+    """Train a fraud-text classifier from a labelled file and write it to MODEL."""
+    from fanzha.models.text import fraud_types_for, read_texts
+    from fanzha.models.text import train as fit
+
+    if not 0.0 <= dev_share < 1.0:
+        fail("--dev-share must be in [0, 1)")
+    if folds < 2:
+        fail("--folds must be at least 2")
+    rows = read_texts(train, text_col=text_col, label_col=label_col, need_label=True)
+    use = rows.usable()
+    skipped: dict[str, int] = {}
+    for r in rows.reasons:
+        if r is not None:
+            key = r.split(" (")[0]
+            skipped[key] = skipped.get(key, 0) + 1
+    if not use:
+        fail(f"{train}: no usable rows ({len(rows)} read; {skipped})")
+    texts = [rows.texts[i] or "" for i in use]
+    labels = [rows.labels[i] or "" for i in use]
+    types = fraud_types_for(labels, pairs(label_map, "--label-map"))
+    dev = None
+    if dev_share > 0:
+        try:
+            tr, dv = _stratified_dev(labels, dev_share, seed)
+        except ValueError as e:
+            fail(f"cannot make a stratified dev split: {e}")
+        dev = ([texts[i] for i in dv], [labels[i] for i in dv])
+        texts, labels = [texts[i] for i in tr], [labels[i] for i in tr]
+    t0 = time.perf_counter()
+    model = fit(texts, labels, types, folds=folds, seed=seed)
+    seconds = time.perf_counter() - t0
+    model.info["source"] = Path(train).name
+    report: dict = {
+        "model": output,
+        "rows_read": len(rows),
+        "rows_trained": len(labels),
+        "rows_skipped": skipped,
+        "labels": dict(zip(model.labels, model.fraud_types, strict=True)),
+        "train_seconds": round(seconds, 1),
+    }
+    if dev is not None:
+        report["dev"] = dev_report(model, *dev)
+        model.info["dev"] = report["dev"]
+    try:
+        model.save(output)
+    except OSError as e:
+        fail(f"cannot write {output}: {e.strerror or e}")
+    if json:
+        print_json(report)
+        return
+    out.print(
+        f"trained on {len(labels)} of {len(rows)} rows in {seconds:.1f} s -> {output}"
+        + (f"; skipped {skipped}" if skipped else "")
+    )
+    for label, code in report["labels"].items():
+        out.print(f"  label {label!r} -> {code or 'not fraud'}")
+    if dev is not None:
+        d = report["dev"]
+        out.print(
+            f"dev ({d['rows']} rows): accuracy {d['accuracy']:.4f}, macro-F1 {d['macro_f1']:.4f}"
+        )
+        for label, m in d["per_label"].items():
+            out.print(
+                f"  {label}: F1 {m['f1']:.4f} (P {m['precision']:.4f}, R {m['recall']:.4f}, n={m['support']})"
+            )
+
+
+@app.command("score-texts")
+def score_texts_cmd(
+    model_path: Annotated[str, typer.Option("--model", help="A model from train-texts.")],
+    input_path: Annotated[str, typer.Option("--in", help="Texts to score: CSV or JSONL.")],
+    output: Annotated[str, typer.Option("-o", "--output", help="Predictions CSV to write.")],
+    text_col: TextCol = None,
+    id_col: Annotated[
+        str | None, typer.Option("--id-col", help="Copy this column first into the output.")
+    ] = None,
+    explain: Annotated[
+        int, typer.Option("--explain", help="Add the N words that drove each prediction.")
+    ] = 0,
+    batch: Annotated[int, typer.Option(help="Texts scored at once.")] = 2048,
+    db: DbOption = None,  # not used: models are files; accepted like every command
+    json: JsonOption = False,
+) -> None:
+    """Score every row of a file: label,score (plus fraud_type, fraud_score, reason) in input
+    order. A row that cannot be scored keeps its place with an empty label and the reason."""
+    from fanzha.models.text import TextModel, read_texts
+
+    if batch < 1:
+        fail("--batch must be at least 1")
+    model = TextModel.load(model_path)
+    rows = read_texts(input_path, text_col=text_col, id_col=id_col)
+    n = len(rows)
+    label: list[str] = [""] * n
+    score: list[str] = [""] * n
+    ftype: list[str] = [""] * n
+    fscore: list[str] = [""] * n
+    why: list[str] = [""] * n
+    use = rows.usable()
+    t0 = time.perf_counter()
+    for start in range(0, len(use), batch):
+        part = use[start : start + batch]
+        texts = [rows.texts[i] or "" for i in part]
+        proba = model.predict_proba(texts)
+        best = proba.argmax(axis=1)
+        fraud = proba[:, ~model.normal].sum(axis=1)
+        for j, i in enumerate(part):
+            label[i] = model.labels[best[j]]
+            score[i] = f"{proba[j, best[j]]:.4f}"
+            fscore[i] = f"{fraud[j]:.4f}"
+            ftype[i] = model.fraud_types[best[j]]
+            if explain:
+                words = model.explain(texts[j], explain, label[i])
+                why[i] = " ".join(f"{e.feature}:{e.weight:.2f}" for e in words)
+    seconds = time.perf_counter() - t0
+    for i, r in enumerate(rows.reasons):
+        if r is not None:
+            why[i] = r
+    header = ([id_col] if id_col else []) + [
+        "label",
+        "score",
+        "fraud_type",
+        "fraud_score",
+        "reason",
+    ]
+    try:
+        fh = sys.stdout if output == "-" else open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as e:
+        raise FanzhaError(f"cannot write {output}: {e.strerror or e}") from None
+    try:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for i in range(n):
+            w.writerow(
+                ([rows.ids[i] or ""] if id_col else [])
+                + [label[i], score[i], ftype[i], fscore[i], why[i]]
+            )
+    finally:
+        if fh is not sys.stdout:
+            fh.close()
+    bad = n - len(use)
+    summary = {
+        "rows": n,
+        "scored": len(use),
+        "not_scored": bad,
+        "fraud": int(sum(1 for i in use if ftype[i])),
+        "texts_per_second": round(len(use) / seconds, 1) if seconds > 0 else None,
+        "output": output,
+    }
+    if json:
+        print_json(summary)
+    elif output != "-":
+        out.print(
+            f"scored {len(use)} of {n} rows -> {output}"
+            + (f"; {bad} row(s) not scored (see the reason column)" if bad else "")
+        )
+    if bad and not json:
+        err.print(f"{bad} row(s) could not be scored; they have an empty label and a reason")

@@ -1,0 +1,151 @@
+"""The fraud-text classifier: learns fraud types, calibrated scores, explanations, safe files."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from fanzha.errors import FanzhaError
+from fanzha.models.text import TextModel, fraud_type_of_label, fraud_types_for, normalize, train
+from helpers import SHARED_DATA
+from text_corpus import FRAUD_SMS, NORMAL_SMS, corpus_rows, tiny_text_model
+
+
+@pytest.fixture(scope="module")
+def model() -> TextModel:
+    return TextModel.load(tiny_text_model())
+
+
+def test_it_tells_fraud_types_apart_on_texts_it_has_not_seen(model):
+    labels, score, fraud = model.predict([
+        FRAUD_SMS,
+        "我是公安局的民警，你的账户涉嫌洗钱，必须把钱转到安全账户",
+        "我是你们李总，我在开会，你先帮我给客户转一笔款",
+        NORMAL_SMS,
+    ])
+    assert labels == ["冒充客服服务", "冒充公检法及政府机关类", "冒充领导、熟人类", "0"]
+    assert fraud[0] > 0.8 and fraud[3] < 0.5
+    assert np.all((score > 0) & (score <= 1))
+
+
+def test_probabilities_are_a_distribution_and_fraud_types_come_from_the_taxonomy(model):
+    p = model.predict_proba([FRAUD_SMS, NORMAL_SMS, "", "x" * 1000])
+    assert p.shape == (4, 5) and np.allclose(p.sum(axis=1), 1)
+    assert dict(zip(model.labels, model.fraud_types, strict=True)) == {
+        "0": "",
+        "冒充公检法及政府机关类": "impersonate_authority",
+        "冒充客服服务": "fake_customer_service",
+        "冒充领导、熟人类": "impersonate_acquaintance",
+        "贷款、代办信用卡类": "fake_loan",
+    }
+    assert model.fraud_type_of(p[:1]) == ["fake_customer_service"]
+
+
+def test_evasive_spelling_scores_like_the_plain_text(model):
+    evasive = "您好，我是快.递.客.服，您的包裹丢失，我们双倍理赔，请加客服ｖｘ办理退款"
+    plain = "您好，我是快递客服，您的包裹丢失，我们双倍理赔，请加客服微信办理退款"
+    assert normalize(evasive) == normalize(plain)
+    assert np.allclose(model.predict_proba([evasive]), model.predict_proba([plain]))
+
+
+def test_explanation_names_the_words_of_the_script(model):
+    words = [e.feature for e in model.explain(FRAUD_SMS, top=6)]
+    assert len(words) == 6
+    assert {"客服", "理赔", "退款", "快递"} & set(words)
+    assert all(e.weight > 0 for e in model.explain(FRAUD_SMS))
+    # asked about another label, it names what speaks for that one (or nothing)
+    assert "客服" not in [e.feature for e in model.explain(FRAUD_SMS, label="0")]
+    with pytest.raises(FanzhaError, match="unknown label"):
+        model.explain(FRAUD_SMS, label="nope")
+
+
+def test_save_and_load_give_the_same_scores(model, tmp_path):
+    p = tmp_path / "m.model"
+    model.save(p)
+    again = TextModel.load(p)
+    texts = [FRAUD_SMS, NORMAL_SMS, "中文 mixed TEXT 123"]
+    assert np.array_equal(again.predict_proba(texts), model.predict_proba(texts))
+    assert again.labels == model.labels and again.info == model.info
+
+
+def test_training_is_deterministic(tmp_path):
+    texts, labels = corpus_rows()
+    a = train(texts, labels, fraud_types_for(labels), folds=3, seed=1)
+    b = train(texts, labels, fraud_types_for(labels), folds=3, seed=1)
+    assert np.array_equal(a.predict_proba(texts), b.predict_proba(texts))
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+@pytest.mark.parametrize("content, words", [
+    (pickle.dumps(Evil()), "not a readable fanzha text model"),
+    (b"label,score\n", "not a readable fanzha text model"),
+    (b"", "not a readable fanzha text model"),
+])
+def test_loading_refuses_what_is_not_a_model_and_never_unpickles(tmp_path, content, words, capsys):
+    p = tmp_path / "bad.model"
+    p.write_bytes(content)
+    with pytest.raises(FanzhaError, match=words):
+        TextModel.load(p)
+    assert "pwned" not in capsys.readouterr().out
+
+
+def test_loading_refuses_an_npz_holding_a_pickled_object(tmp_path):
+    p = tmp_path / "obj.npz"
+    np.savez(p, meta=np.array([Evil()], dtype=object))
+    with pytest.raises(FanzhaError, match="not a readable"):
+        TextModel.load(p)
+    with pytest.raises(FanzhaError, match="no such model file"):
+        TextModel.load(tmp_path / "missing.model")
+
+
+def test_labels_map_onto_the_taxonomy():
+    assert fraud_type_of_label("冒充客服服务") == "fake_customer_service"
+    assert fraud_type_of_label("贷款、代办信用卡类") == "fake_loan"
+    assert fraud_type_of_label("0") == "" and fraud_type_of_label("false") == ""
+    assert fraud_type_of_label("true") == "other"
+    assert fraud_type_of_label("spam") is None
+    assert fraud_types_for(["spam", "0"], {"spam": "normal"}) == {"spam": "", "0": ""}
+    assert fraud_types_for(["x"], {"x": "刷单返利"}) == {"x": "rebate_scam"}
+    with pytest.raises(FanzhaError, match="--label-map"):
+        fraud_types_for(["spam", "0"])
+    with pytest.raises(FanzhaError, match="not a fraud type"):
+        fraud_types_for(["x"], {"x": "nonsense"})
+
+
+@pytest.mark.parametrize("texts, labels, words", [
+    (["a", "b"], ["0", "0"], "at least two labels"),
+    (["a", "b", "c"], ["0", "0", "true"], "fewer than 2 examples"),
+    (["", " ", "", " "], ["0", "0", "true", "true"], "empty vocabulary"),
+])
+def test_training_refuses_what_it_cannot_learn_from(texts, labels, words):
+    with pytest.raises(FanzhaError, match=words):
+        train(texts, labels, fraud_types_for(labels), folds=2)
+
+
+FRAUD_TEXTS = SHARED_DATA / "fraud_texts" / "train.csv"
+
+
+@pytest.mark.skipif(not FRAUD_TEXTS.exists(), reason="../shared/data/fraud_texts not present")
+def test_on_a_sample_of_the_public_five_class_set_it_beats_chance_by_far():
+    """A quick check on real data (the full figures are bench/texts.py's): 1,200 training rows,
+    a stratified dev set of 600."""
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import train_test_split
+
+    from fanzha.models.text import read_texts
+
+    rows = read_texts(str(FRAUD_TEXTS), need_label=True)
+    idx = rows.usable()
+    texts = [rows.texts[i] for i in idx]
+    labels = [rows.labels[i] for i in idx]
+    _, x, _, y = train_test_split(texts, labels, test_size=1800, stratify=labels, random_state=0)
+    xtr, xte, ytr, yte = train_test_split(x, y, test_size=600, stratify=y, random_state=0)
+    m = train(xtr, ytr, fraud_types_for(ytr), folds=3)
+    pred, _, _ = m.predict(xte)
+    assert f1_score(yte, pred, average="macro") > 0.9
