@@ -180,12 +180,7 @@ class MuleAccount:
         if rows.height == 0:
             return empty_signals(), None
         top = rows.group_by("account").agg(pl.col.band.max())
-        bands = (
-            pl.concat([bands, top])
-            .group_by("account")
-            .agg(pl.col.band.max())
-            .sort("account")
-        )
+        bands = pl.concat([bands, top]).group_by("account").agg(pl.col.band.max()).sort("account")
         df = rows.select(
             "seq",
             "ts",
@@ -430,9 +425,7 @@ def _cycles(touch: pl.DataFrame, log: pl.DataFrame, w_ms: int) -> pl.Series:
         (pl.col.s1 < pl.col.seq) & (pl.col.t - pl.col.t1 <= w_ms)
     )
     two = hop1.filter(pl.col.b == pl.col.cp).select("seq", "account", "cp")
-    mid = log.select(
-        b="payer_account", c="payee_account", s2="seq", t2=pl.col.ts.dt.epoch("ms")
-    )
+    mid = log.select(b="payer_account", c="payee_account", s2="seq", t2=pl.col.ts.dt.epoch("ms"))
     three = (
         hop1.filter(pl.col.b != pl.col.cp)
         .join(mid, left_on=["b", "cp"], right_on=["b", "c"])

@@ -457,7 +457,9 @@ def ms_to_dt(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
 
 
-def roots_by_transfer(index: TransferIndex, ids: Iterable[str], victim: str | None = None) -> list[Root]:
+def roots_by_transfer(
+    index: TransferIndex, ids: Iterable[str], victim: str | None = None
+) -> list[Root]:
     """Victim payments by the bank's transfer id (or fanzha's event id)."""
     roots = []
     for tid in ids:
@@ -746,7 +748,8 @@ def trace(
     # 3. replay those transfers in time order, allocating the traced money at each account
     hold_cls = _Fifo if s.rule == "fifo" else _Haircut
     book: dict[int, _Acct] = {
-        a: _Acct(hold_cls(opening[a]), arr) for a, arr in zip(la.tolist(), larr.tolist(), strict=True)
+        a: _Acct(hold_cls(opening[a]), arr)
+        for a, arr in zip(la.tolist(), larr.tolist(), strict=True)
     }
     for a, st in stops.items():
         book[a] = _Acct(None, reach[a][0], stop=st)
@@ -946,3 +949,107 @@ def _result(
         },
     )
     return Trace(s, horizon, roots, accounts, flow_df)
+
+
+# --- cases, lists, scorecard -------------------------------------------------------------------
+def roots_for_case(index: TransferIndex, cases: pl.DataFrame) -> list[Root]:
+    """The victims' payments of a case's events (police-confirmed losses): by transfer id, or by
+    the victim's account and the time paid (within 10 minutes, the loss amount if given)."""
+    roots: list[Root] = []
+    for c in cases.sort("seq").iter_rows(named=True):
+        victim = c.get("victim_phone") or c.get("victim_account") or c["case_id"]
+        if c.get("transfer_id") and (e := index.find_transfer(c["transfer_id"])) is not None:
+            roots.append(Root(e, victim))
+            continue
+        a = index.account_id(c["victim_account"]) if c.get("victim_account") else None
+        if a is None or c.get("paid_at") is None:
+            continue
+        t = to_ms(c["paid_at"])
+        assert t is not None
+        _, eids = index.edges(
+            "out", np.array([a]), np.array([t - 600_000]), np.array([t + 600_000])
+        )
+        loss = c.get("loss_fen")
+        eids = [int(e) for e in eids if loss is None or index.amount.data[e] == loss]
+        if eids:
+            roots.append(Root(min(eids, key=lambda e: abs(int(index.ts.data[e]) - t)), victim))
+    return roots
+
+
+def freeze_entries(
+    orders: pl.DataFrame, ref: str, existing: pa.Table | None = None, renewals: int = 1
+) -> pa.Table:
+    """Freeze orders as list entries (list "freeze", partner = the account's bank). An account
+    already under a freeze that has not expired gets a renewal (once), dated from its expiry."""
+    from fanzha.hashing import sha256_32_one
+    from fanzha.store.tables import LIST_SCHEMA
+
+    prior: dict[str, list[dict]] = {}
+    for r in existing.to_pylist() if existing is not None else []:
+        prior.setdefault(r["entity"], []).append(r)
+    rows = []
+    for o in orders.to_dicts():
+        partner = o["bank"] or "unknown-bank"
+        action, expires = "emergency_freeze", o["expires_ts"]
+        live = [p for p in prior.get(o["account"], []) if p["expires_ts"] > o["issued_ts"]]
+        if live:
+            renewed = sum(p["action"] == "renew_freeze" for p in prior[o["account"]])
+            if renewed >= renewals:
+                continue  # the renewal is used: a formal freeze (冻结) is the next step
+            action = "renew_freeze"
+            expires = max(p["expires_ts"] for p in live) + (o["expires_ts"] - o["issued_ts"])
+        victims = ", ".join(o["victims"][:5])
+        rows.append(
+            {
+                "entry_id": sha256_32_one(
+                    "\x1f".join(["freeze", partner, o["account"], ref, action])
+                ),
+                "list_name": "freeze",
+                "partner": partner,
+                "entity_kind": "account",
+                "entity": o["account"],
+                "action": action,
+                "reason": f"traced money of {o['n_victims']} victim(s) at hop {o['hop']}",
+                "evidence": f"¥{o['amount_fen'] / 100:,.2f} of the money of {victims} is still in "
+                f"the account (trace {ref})",
+                "created_ts": o["issued_ts"],
+                "expires_ts": expires,
+                "ref": ref,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=LIST_SCHEMA)
+
+
+def scorecard_predictions(store: Any, settings: TraceSettings | None = None) -> dict[str, Any]:
+    """What the simulator's scorecard compares with its truth, from a store holding a world:
+    each case (police-confirmed losses) traced as of the time it was reported.
+
+    - traced_transfers: transfer ids the traces followed (for funds.money_traced_share);
+    - frozen: account, frozen_fen — the traced money still in each account when the case was
+      reported, which an emergency freeze issued then can hold (funds.money_frozen_share);
+    - mules: accounts `fanzha funds mules` labels 1 (funds.mule_precision / mule_recall).
+    """
+    from fanzha.investigate.mules import mule_scores
+
+    index = TransferIndex.from_store(store)
+    top = store.max_seq()
+    cases = pl.from_arrow(store.read_events("case", 0, top))
+    traced: set[str] = set()
+    frozen = []
+    assert isinstance(cases, pl.DataFrame)
+    for rows in cases.partition_by("case_id", maintain_order=True):
+        roots = roots_for_case(index, rows)
+        if not roots:
+            continue
+        tr = trace(index, roots, settings, as_of=rows["ts"].max())
+        traced |= tr.traced_transfer_ids()
+        frozen.append(tr.freeze_orders().select("account", frozen_fen="amount_fen"))
+    transfers = pl.from_arrow(store.read_events("transfer", 0, top))
+    assert isinstance(transfers, pl.DataFrame)
+    mules = mule_scores(transfers, cases)
+    empty = pl.DataFrame(schema={"account": pl.String, "frozen_fen": pl.Int64})
+    return {
+        "traced_transfers": traced,
+        "frozen": pl.concat([empty, *frozen]).group_by("account").agg(pl.col.frozen_fen.sum()),
+        "mules": set(mules.filter(pl.col.label == 1)["account"].to_list()),
+    }
