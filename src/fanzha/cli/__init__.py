@@ -7,7 +7,7 @@ import os
 import sys
 import traceback
 
-from fanzha.cli import engine, ingest, intel, schema  # noqa: F401 - registers the commands
+from fanzha.cli import engine, funds, ingest, intel, schema  # noqa: F401 - registers the commands
 from fanzha.cli._app import app
 from fanzha.errors import FanzhaError
 
