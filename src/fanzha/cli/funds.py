@@ -282,12 +282,13 @@ def _against(scores: pl.DataFrame, truth: Path, id_col: str, label_col: str) -> 
         )
     except (OSError, pl.exceptions.PolarsError) as e:
         raise FanzhaError(f"--truth {truth}: {str(e).splitlines()[0]}") from None
-    j = known.join(scores, left_on=id_col, right_on="account", how="left").with_columns(
-        pl.col.label.fill_null(0), pl.col(label_col).cast(pl.Int64, strict=False).fill_null(0)
+    known = known.select(pl.col(id_col).alias("_id"), pl.col(label_col).alias("_truth"))
+    j = known.join(scores, left_on="_id", right_on="account", how="left").with_columns(
+        pl.col.label.fill_null(0), pl.col._truth.cast(pl.Int64, strict=False).fill_null(0)
     )
-    tp = j.filter((pl.col.label == 1) & (pl.col(label_col) == 1)).height
+    tp = j.filter((pl.col.label == 1) & (pl.col._truth == 1)).height
     pred = j.filter(pl.col.label == 1).height
-    real = j.filter(pl.col(label_col) == 1).height
+    real = j.filter(pl.col._truth == 1).height
     p = tp / pred if pred else 0.0
     r = tp / real if real else 0.0
     return {

@@ -35,6 +35,7 @@ MARKS_SCHEMA = pa.schema(  # a victim's confirmed payment reached this account
     [
         pa.field("account", pa.string()),
         pa.field("case_id", pa.string()),
+        pa.field("victim", pa.string()),  # the paying account
         pa.field("seq", pa.int64()),
         pa.field("ts", TS_TYPE),
         pa.field("event_id", pa.string()),
@@ -259,6 +260,7 @@ def _match(pending: pl.DataFrame, log: pl.DataFrame) -> tuple[pl.DataFrame, pl.D
         p.filter(pl.col.transfer_id.is_null())
         .drop("transfer_id")
         .join(pay, left_on="victim_account", right_on="payer")
+        .with_columns(payer=pl.col.victim_account)
         .filter(
             (pl.col.t_ts - pl.col.paid_at).abs() <= win,
             pl.col.loss_fen.is_null() | (pl.col.loss_fen == pl.col.amount),
@@ -272,6 +274,7 @@ def _match(pending: pl.DataFrame, log: pl.DataFrame) -> tuple[pl.DataFrame, pl.D
     marks = hits.select(
         "account",
         "case_id",
+        victim="payer",
         seq=pl.max_horizontal("seq", "t_seq"),
         ts=pl.max_horizontal("ts", "t_ts"),
         event_id="event_id",
@@ -297,10 +300,11 @@ def _mark_rows(
 
 
 def _victims_at(rows: pl.DataFrame, marks: pl.DataFrame) -> pl.DataFrame:
-    """Rows with n_victims: distinct cases whose payment reached the account by the row's seq."""
+    """Rows with n_victims: distinct victims whose confirmed payment reached the account by the
+    row's seq, and their cases."""
     if marks.height == 0:
         return rows.with_columns(n_victims=pl.lit(0, pl.Int64), cases=pl.lit(""))
-    m = marks.select("account", "case_id", m_seq="seq")
+    m = marks.select("account", "case_id", "victim", m_seq="seq")
     got = (
         rows.select("account", "seq")
         .unique()
@@ -308,7 +312,7 @@ def _victims_at(rows: pl.DataFrame, marks: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col.m_seq <= pl.col.seq)
         .group_by("account", "seq")
         .agg(
-            n_victims=pl.col.case_id.n_unique().cast(pl.Int64),
+            n_victims=pl.col.victim.n_unique().cast(pl.Int64),
             cases=pl.col.case_id.unique().sort().head(5).str.join(", "),
         )
     )

@@ -64,7 +64,8 @@ def mule_scores(
         )
     marks = pl.from_arrow(MARKS_SCHEMA.empty_table())
     if cases is not None and cases.height:
-        marks = _match(_pending(cases), log)[0]
+        # the whole log is known: a victim counts at every transfer of the account
+        marks = _match(_pending(cases), log)[0].with_columns(seq=pl.lit(0, pl.Int64))
     rows = account_rows(log, marks, s.detector)
     best = (
         rows.sort("score", "seq", descending=[True, False])
