@@ -30,6 +30,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/engine.py
+	$(PY) bench/funds.py
 
 # Refresh requirements.lock from a clean environment after changing pyproject.toml.
 lock:

@@ -61,7 +61,8 @@ COLUMNS = (
 
 
 class _Column:
-    """A growable numpy array (capacity doubles: appends are amortised O(1))."""
+    """A growable numpy array: a quarter spare room, doubled when full (appends are amortised
+    O(1) and the first appends after a build copy nothing)."""
 
     def __init__(self, dtype: Any):
         self.data = np.empty(0, dtype)
@@ -70,7 +71,7 @@ class _Column:
     def extend(self, values: np.ndarray) -> None:
         need = self.n + len(values)
         if need > len(self.data):
-            grown = np.empty(max(need, 2 * len(self.data), 1024), self.data.dtype)
+            grown = np.empty(max(need + need // 4, 2 * len(self.data), 1024), self.data.dtype)
             grown[: self.n] = self.data[: self.n]
             self.data = grown
         self.data[self.n : need] = values
@@ -718,19 +719,7 @@ def trace(
         return PAYEE_TYPES[code] if code in stop_codes else None
 
     # 1. which accounts the money can reach: a frontier search over the index, level by level
-    reach: dict[int, list[int]] = {}  # account -> [earliest arrival, latest deadline]
-    cand_a, cand_t, cand_d = dst[root_e].astype(np.int64), ts[root_e], t_end
-    for level in range(1, s.levels + 1):
-        improved = _merge_reach(reach, cand_a, cand_t, cand_d)
-        if level == s.levels:
-            break
-        f = np.array([a for a in improved if stop_of(a) is None], np.int64)
-        if len(f) == 0:
-            break
-        f_arr = np.array([reach[a][0] for a in f.tolist()], np.int64)
-        f_dl = np.array([min(reach[a][1], horizon) for a in f.tolist()], np.int64)
-        o, e = index.edges("out", f, f_arr, f_dl)
-        cand_a, cand_t, cand_d = dst[e].astype(np.int64), ts[e], f_dl[o]
+    reach = reachable(index, root_e, t_end, s.levels, horizon, stop_of)
 
     # 2. every transfer in or out of those accounts from the money's arrival to the horizon
     accts = np.array(sorted(reach), np.int64)
@@ -792,6 +781,34 @@ def trace(
     return _result(index, s, horizon, root_e, victim_of, injected, book, flows)
 
 
+def reachable(
+    index: TransferIndex,
+    root_e: np.ndarray,
+    t_end: np.ndarray,
+    levels: int,
+    horizon: int,
+    stop_of: Any = lambda a: None,
+) -> dict[int, list[int]]:
+    """Accounts the money of the root transfers can reach through at most `levels` accounts,
+    each hop at or after it arrived and by its root's deadline `t_end`: account -> [earliest
+    arrival, latest deadline]. Each level is one vectorised look-up of the frontier's transfers."""
+    src_ts, dst = index.ts.data, index.dst.data
+    reach: dict[int, list[int]] = {}
+    cand_a, cand_t, cand_d = dst[root_e].astype(np.int64), src_ts[root_e], t_end
+    for level in range(1, levels + 1):
+        improved = _merge_reach(reach, cand_a, cand_t, cand_d)
+        if level == levels:
+            break
+        f = np.array([a for a in improved if stop_of(a) is None], np.int64)
+        if len(f) == 0:
+            break
+        f_arr = np.array([reach[a][0] for a in f.tolist()], np.int64)
+        f_dl = np.array([min(reach[a][1], horizon) for a in f.tolist()], np.int64)
+        o, e = index.edges("out", f, f_arr, f_dl)
+        cand_a, cand_t, cand_d = dst[e].astype(np.int64), src_ts[e], f_dl[o]
+    return reach
+
+
 def _merge_reach(
     reach: dict[int, list[int]], acct: np.ndarray, t: np.ndarray, deadline: np.ndarray
 ) -> list[int]:
@@ -799,14 +816,13 @@ def _merge_reach(
     whose deadline got later (they must be searched again)."""
     if len(acct) == 0:
         return []
-    df = (
-        pl.DataFrame({"a": acct, "t": t, "d": deadline})
-        .group_by("a")
-        .agg(pl.col.t.min(), pl.col.d.max())
-        .sort("a")
-    )
+    order = np.lexsort((t, acct))
+    a_s, t_s, d_s = acct[order], t[order], deadline[order]
+    starts = np.flatnonzero(np.r_[True, a_s[1:] != a_s[:-1]])
+    firsts = np.minimum.reduceat(t_s, starts)
+    lasts = np.maximum.reduceat(d_s, starts)
     improved = []
-    for a, tt, dd in df.iter_rows():
+    for a, tt, dd in zip(a_s[starts].tolist(), firsts.tolist(), lasts.tolist(), strict=True):
         cur = reach.get(a)
         if cur is None:
             reach[a] = [tt, dd]
