@@ -136,7 +136,7 @@ class TransferIndex:
         self._strings: dict[str, list[pa.Array]] = {"transfer_id": [], "event_id": []}
         self._string_starts: list[int] = []
         self.accounts: list[str] = []
-        self._account_id: dict[str, int] = {}
+        self._ids = pl.DataFrame(schema={"account": pl.String, "id": pl.Int64})
         self.acct_bank = _Column(np.int32)  # index into self.banks, -1 unknown
         self.acct_type = _Column(np.int8)  # last non-person payee_type seen, -1 none
         self.banks: list[str] = []
@@ -179,18 +179,22 @@ class TransferIndex:
         return len(self.accounts)
 
     def _ids_of(self, names: pl.Series) -> np.ndarray:
-        """Account ids of names, adding the new ones."""
-        uniq = names.unique(maintain_order=True)
-        have = self._account_id
-        new = [a for a in uniq.to_list() if a not in have]
-        if new:
+        """Account ids of names, adding the new ones (a hash join, not a Python loop)."""
+        frame = names.rename("account").to_frame()
+        known = frame.unique(maintain_order=True).join(self._ids, on="account", how="left")
+        new = known.filter(pl.col.id.is_null())["account"]
+        if len(new):
             base = len(self.accounts)
-            self.accounts.extend(new)
-            have.update(zip(new, range(base, base + len(new)), strict=True))
+            self.accounts.extend(new.to_list())
+            self._ids = pl.concat(
+                [self._ids, pl.DataFrame({"account": new, "id": np.arange(base, base + len(new))})]
+            )
+            if len(new) * 8 < self._ids.height:  # keep few chunks for the joins
+                self._ids = self._ids.rechunk()
             self.acct_bank.extend(np.full(len(new), -1, np.int32))
             self.acct_type.extend(np.full(len(new), -1, np.int8))
-        codes = np.fromiter((have[a] for a in uniq.to_list()), np.int64, len(uniq))
-        return names.replace_strict(uniq, pl.Series(codes), return_dtype=pl.Int64).to_numpy()
+        got = frame.join(self._ids, on="account", how="left", maintain_order="left")
+        return got["id"].to_numpy()
 
     def _bank_codes(self, banks: pl.Series) -> np.ndarray:
         uniq = [b for b in banks.drop_nulls().unique(maintain_order=True).to_list()]
@@ -332,7 +336,14 @@ class TransferIndex:
 
     # --- look-ups ------------------------------------------------------------------------------
     def account_id(self, account: str) -> int | None:
-        return self._account_id.get(account)
+        hit = self._ids.filter(pl.col.account == account)["id"]
+        return int(hit[0]) if len(hit) else None
+
+    def account_ids(self, accounts: Iterable[str]) -> dict[str, int]:
+        """Ids of the accounts the index knows."""
+        want = pl.DataFrame({"account": list(accounts)}, schema={"account": pl.String})
+        got = want.join(self._ids, on="account")
+        return dict(zip(got["account"].to_list(), got["id"].to_list(), strict=True))
 
     def _string_slice(self, col: str, lo: int, hi: int) -> list[pa.Array]:
         out = []
@@ -707,9 +718,7 @@ def trace(
     root_of = {int(e): i for i, e in enumerate(root_e)}
     victim_of = [r.victim for r in roots if ts[r.eid] <= horizon]
     t_end = ts[root_e] + window
-    stop_ids = {
-        a: typ for name, typ in s.stop_accounts.items() if (a := index.account_id(name)) is not None
-    }
+    stop_ids = {a: s.stop_accounts[name] for name, a in index.account_ids(s.stop_accounts).items()}
     stop_codes = {i for i, t in enumerate(PAYEE_TYPES) if t in s.stop_types}
 
     def stop_of(a: int) -> str | None:
