@@ -513,12 +513,18 @@ class _Fifo:
         self.total = clean
 
     def receive(self, clean: int, tainted: Mapping[Tag, int]) -> None:
-        for tag in sorted(tainted):
-            if tainted[tag] > 0:
-                self.q.append([tainted[tag], tag])
+        q = self.q
+        if tainted:
+            for tag in sorted(tainted):
+                if tainted[tag] > 0:
+                    q.append([tainted[tag], tag])
+            self.total += sum(tainted.values())
         if clean > 0:
-            self.q.append([clean, None])
-        self.total += clean + sum(tainted.values())
+            if q and q[-1][1] is None:  # other money next to other money: one chunk
+                q[-1][0] += clean
+            else:
+                q.append([clean, None])
+            self.total += clean
 
     def pay(self, amount: int) -> dict[Tag, int]:
         out: dict[Tag, int] = {}
@@ -718,7 +724,9 @@ def trace(
     root_of = {int(e): i for i, e in enumerate(root_e)}
     victim_of = [r.victim for r in roots if ts[r.eid] <= horizon]
     t_end = ts[root_e] + window
-    stop_ids = {a: s.stop_accounts[name] for name, a in index.account_ids(s.stop_accounts).items()}
+    stop_ids = {}
+    if s.stop_accounts:
+        stop_ids = {a: s.stop_accounts[n] for n, a in index.account_ids(s.stop_accounts).items()}
     stop_codes = {i for i, t in enumerate(PAYEE_TYPES) if t in s.stop_types}
 
     def stop_of(a: int) -> str | None:
@@ -753,25 +761,37 @@ def trace(
         book[a] = _Acct(None, reach[a][0], stop=st)
     flows: dict[tuple[int, int], dict[int, int]] = {}  # (edge, hop) -> root index -> fen
     injected = [0] * len(root_e)  # fen each victim payment adds to the traced money
-    payer_bal, payee_bal = index.payer_bal.data, index.payee_bal.data
-    for e in events.tolist():
-        x, y, amt, t = int(src[e]), int(dst[e]), int(amount[e]), int(ts[e])
+    cols = zip(
+        events.tolist(),
+        src[events].tolist(),
+        dst[events].tolist(),
+        amount[events].tolist(),
+        ts[events].tolist(),
+        index.payer_bal.data[events].tolist(),
+        index.payee_bal.data[events].tolist(),
+        strict=True,
+    )
+    deadline = t_end.tolist()
+    levels = s.levels
+    for e, x, y, amt, t, x_bal, y_bal in cols:
         bx, by = book.get(x), book.get(y)
+        r = root_of.get(e)
+        if by is None and (bx is None or bx.hold is None):
+            continue  # neither side holds or receives traced money
         moved: dict[Tag, int] = {}
         if bx is not None and bx.hold is not None and t >= bx.arrival:
             moved = bx.hold.pay(amt)
-            if payer_bal[e] != NO_BALANCE:
-                bx.unseen_out += sum(bx.hold.set_balance(int(payer_bal[e])).values())
-                bx.balance, bx.balance_ts = int(payer_bal[e]), t
+            if x_bal != NO_BALANCE:
+                bx.unseen_out += sum(bx.hold.set_balance(x_bal).values())
+                bx.balance, bx.balance_ts = x_bal, t
         follow: dict[Tag, int] = {}
-        for (r, hop), m in moved.items():
-            if hop < s.levels and t <= t_end[r]:
-                _add(follow, (r, hop + 1), m)
-            else:
-                bx.untraced_out += m  # type: ignore[union-attr]
-        if bx is not None:
-            bx.forwarded += sum(follow.values())
-        r = root_of.get(e)
+        if moved:
+            for (root, hop), m in moved.items():
+                if hop < levels and t <= deadline[root]:
+                    _add(follow, (root, hop + 1), m)
+                else:
+                    bx.untraced_out += m  # type: ignore[union-attr]
+            bx.forwarded += sum(follow.values())  # type: ignore[union-attr]
         if r is not None:  # the victim's own payment: all of it that is not already traced
             injected[r] = amt - sum(moved.values())
             _add(follow, (r, 1), injected[r])
@@ -780,13 +800,14 @@ def trace(
         for tag, m in follow.items():
             _add(flows.setdefault((e, tag[1]), {}), tag[0], m)
             _add(by.traced_in, tag, m)
-        if by.hold is None:
+        if by.hold is None or t < by.arrival:
+            if by.hold is not None and follow:  # (cannot happen: arrival is the earliest)
+                by.hold.receive(0, follow)
             continue
-        clean = amt - sum(follow.values()) if t >= by.arrival else 0
-        by.hold.receive(clean, follow)
-        if payee_bal[e] != NO_BALANCE and t >= by.arrival:
-            by.unseen_out += sum(by.hold.set_balance(int(payee_bal[e])).values())
-            by.balance, by.balance_ts = int(payee_bal[e]), t
+        by.hold.receive(amt - sum(follow.values()), follow)
+        if y_bal != NO_BALANCE:
+            by.unseen_out += sum(by.hold.set_balance(y_bal).values())
+            by.balance, by.balance_ts = y_bal, t
     return _result(index, s, horizon, root_e, victim_of, injected, book, flows)
 
 
