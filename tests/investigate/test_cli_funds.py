@@ -118,3 +118,19 @@ def test_an_empty_log_is_refused(cli):
 
     open_store(cli.db).close()
     assert "no transfers" in cli("trace", "--transfer", "T1", ok=False).output
+
+
+def test_scorecard_predictions_trace_each_case_as_of_its_report(money):
+    from fanzha.investigate.funds import scorecard_predictions
+    from fanzha.store import open_store
+
+    with open_store(money.db, read_only=True) as s:
+        got = scorecard_predictions(s)
+    assert {"T1", "T2", "T3", "T4", "T5"} <= got["traced_transfers"]
+    assert "T6" not in got["traced_transfers"]  # beyond the aggregator
+    frozen = dict(zip(got["frozen"]["account"], got["frozen"]["frozen_fen"], strict=True))
+    # reported at 07:00: T1's 20,000 yuan at ...002, 30,000 of T4 at ...003 and the 2,000 yuan
+    # the mule's reported balance says are left of victim 2's money
+    assert frozen == {"6217000000000000002": 2000000, "6217000000000000003": 3000000,
+                      MULE: 200000}
+    assert MULE in got["mules"]

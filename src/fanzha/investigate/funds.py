@@ -179,21 +179,26 @@ class TransferIndex:
         return len(self.accounts)
 
     def _ids_of(self, names: pl.Series) -> np.ndarray:
-        """Account ids of names, adding the new ones (a hash join, not a Python loop)."""
-        frame = names.rename("account").to_frame()
-        known = frame.unique(maintain_order=True).join(self._ids, on="account", how="left")
-        new = known.filter(pl.col.id.is_null())["account"]
-        if len(new):
+        """Account ids of names, adding the new ones (one hash join, not a Python loop)."""
+        got = (
+            names.rename("account")
+            .to_frame()
+            .join(self._ids, on="account", how="left", maintain_order="left")
+        )
+        miss = got["id"].is_null()
+        if miss.any():
+            new = got.filter(miss)["account"].unique(maintain_order=True)
             base = len(self.accounts)
+            codes = pl.Series("id", np.arange(base, base + len(new)))
             self.accounts.extend(new.to_list())
-            self._ids = pl.concat(
-                [self._ids, pl.DataFrame({"account": new, "id": np.arange(base, base + len(new))})]
-            )
+            self._ids = pl.concat([self._ids, pl.DataFrame([new, codes])])
             if len(new) * 8 < self._ids.height:  # keep few chunks for the joins
                 self._ids = self._ids.rechunk()
             self.acct_bank.extend(np.full(len(new), -1, np.int32))
             self.acct_type.extend(np.full(len(new), -1, np.int8))
-        got = frame.join(self._ids, on="account", how="left", maintain_order="left")
+            got = got.with_columns(
+                pl.col.id.fill_null(pl.col.account.replace_strict(new, codes, default=None))
+            )
         return got["id"].to_numpy()
 
     def _bank_codes(self, banks: pl.Series) -> np.ndarray:
@@ -242,8 +247,8 @@ class TransferIndex:
         ).item():
             raise FanzhaError("transfers need payer, payee, a positive amount and a time")
         lo = self.n_transfers
-        src = self._ids_of(df["payer_account"])
-        dst = self._ids_of(df["payee_account"])
+        both = self._ids_of(pl.concat([df["payer_account"], df["payee_account"]]))
+        src, dst = both[:n], both[n:]
         ts = df["ts"].to_numpy()
         ptype = (
             df["payee_type"]
