@@ -220,6 +220,13 @@ def mules_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="CSV: account,score,label.")],
     threshold: Annotated[float, typer.Option(help="Label 1 at or above this score.")] = 0.5,
     window_hours: Annotated[float, typer.Option(help="The detector's window.")] = 24.0,
+    fast_minutes: Annotated[
+        float,
+        typer.Option(
+            help="Money passed on within this long counts as passed through; 0 when "
+            "the log's times are too coarse to tell (e.g. one per day)."
+        ),
+    ] = 30.0,
     cycle_days: Annotated[float, typer.Option(help="Round trips within this long.")] = 30.0,
     cycle_any_order: Annotated[
         bool,
@@ -240,7 +247,7 @@ def mules_cmd(
     from fanzha.detectors.mule_account import MuleAccountSettings
 
     settings = MuleScoreSettings(
-        detector=MuleAccountSettings(window_hours=window_hours),
+        detector=MuleAccountSettings(window_hours=window_hours, fast_minutes=fast_minutes),
         threshold=threshold,
         cycle_days=cycle_days,
         cycle_any_order=cycle_any_order,

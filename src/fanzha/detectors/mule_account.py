@@ -59,11 +59,11 @@ BANDS_SCHEMA = pa.schema([pa.field("account", pa.string()), pa.field("band", pa.
 class MuleAccountSettings:
     window_hours: float = 24.0  # behaviour is weighed over this long
     new_payer_days: float = 7.0  # a counterparty is new if not seen with the account this long
-    fast_minutes: float = 30.0  # "passes money on within minutes"
+    fast_minutes: float = 30.0  # "passes money on within minutes" (0: times too coarse to tell)
     fan_in: int = 5  # new payers within the window
     fan_out: int = 5  # new payees within the window
     pass_share: float = 0.8  # share of the window's inflow paid on fast
-    min_pass_fen: int = 100_000  # passing on less than 1,000 yuan is not weighed
+    min_pass_fen: int = 20_000  # passing on less than 200 yuan is not weighed
     near_zero_fen: int = 10_000  # balance after a payment at most 100 yuan
     w_victim: float = 0.6  # one confirmed victim paid the account
     w_victims: float = 0.9  # two or more
@@ -379,7 +379,7 @@ def account_rows(
         code=pl.col.account.rank("dense").cast(pl.Int64),
     ).with_columns(
         new_cp=pl.col.prev_cp.is_null() | (pl.col.t - pl.col.prev_cp > new_ms),
-        fast=pl.col.out & (pl.col.t - pl.col.last_in <= fast_ms),
+        fast=pl.col.out & (pl.col.t - pl.col.last_in <= fast_ms) & pl.lit(fast_ms > 0),
         near_zero=pl.col.out & pl.col.bal.is_not_null() & (pl.col.bal <= s.near_zero_fen),
     )
     touch = _windowed(touch.with_columns(cycle=_cycles(touch, log, w_ms)), w_ms)

@@ -8,7 +8,10 @@ fan-in/fan-out of new counterparties, money passed on within minutes, near-zero 
 - scatter-gather: money from one account spread over several others and gathered again in one;
 - round trips: the same money (each hop keeps at least `round_trip_keep` of it) coming back to the
   account through up to `cycle_max_len` accounts, in time order unless `cycle_any_order`;
-- split payments: several transfers from the same payer to the same payee within a day.
+- split payments: several transfers from the same payer to the same payee within a day, more so
+  when several payers split into one account (分散转入);
+- layering: an account that passes money on within minutes paying, or paid by, another that does
+  (a chain of pass-through accounts, 多级转账).
 Cannot see: what the detector cannot (cash, unreported banks), nor mules that only ever receive
 once and pay once like anybody else.
 """
@@ -47,6 +50,7 @@ class MuleScoreSettings:
     w_split: float = 0.3
     smurf_min: int = 2  # payers splitting into the same account
     w_smurf: float = 0.5
+    w_layer: float = 0.3  # passes money on fast to, or gets it fast from, another such account
 
 
 def mule_scores(
@@ -77,6 +81,7 @@ def mule_scores(
             _scatter_gather(log, s).with_columns(w=pl.lit(s.w_gather)),
             _round_trips(log, s).with_columns(w=pl.lit(s.w_cycle)),
             _split_payments(log, s),
+            _layering(log, rows, s).with_columns(w=pl.lit(s.w_layer)),
         ]
     )
     extra = extra.group_by("account").agg(
@@ -103,19 +108,24 @@ def mule_scores(
     return out
 
 
-def _edges(log: pl.DataFrame) -> pl.DataFrame:
-    return log.select(
+def _edges(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
+    """Transfers between two accounts, less payments to merchants, aggregators and exchanges
+    (money gathered at a shop is shopping)."""
+    return log.filter(
+        (pl.col.payer_account != pl.col.payee_account)
+        & ~pl.col.payee_type.is_in(list(s.detector.not_mules)).fill_null(False)
+    ).select(
         "seq",
         a="payer_account",
         b="payee_account",
         amt="amount_fen",
         t=pl.col.ts.dt.epoch("ms"),
-    ).filter(pl.col.a != pl.col.b)
+    )
 
 
 def _scatter_gather(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
     """A pays X1..Xk, and each Xi pays G within the window: A, the Xi and G."""
-    e = _edges(log)
+    e = _edges(log, s)
     w = int(s.gather_window_hours * 3_600_000)
     two = (
         e.select(src="a", x="b", t1="t")
@@ -138,7 +148,7 @@ def _scatter_gather(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
 def _round_trips(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
     """Accounts on a path A -> ... -> A of 2..cycle_max_len transfers, each keeping at least
     round_trip_keep of the previous amount, within cycle_days."""
-    e = _edges(log)
+    e = _edges(log, s)
     span = int(s.cycle_days * DAY_MS)
     hop = e.select(cur="a", nxt="b", amt2="amt", t2="t")
     paths = e.select(
@@ -188,7 +198,7 @@ def _round_trips(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
 def _split_payments(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
     """Payer and payee of split_min or more transfers between them within a day; weighed more
     (as w) where several payers split into one account (分散转入, smurfing)."""
-    e = _edges(log).sort("a", "b", "t")
+    e = _edges(log, s).sort("a", "b", "t")
     e = e.with_columns(
         prev=pl.col.t.shift(s.split_min - 1).over("a", "b"),
     ).filter(pl.col.prev.is_not_null() & (pl.col.t - pl.col.prev <= DAY_MS))
@@ -214,3 +224,23 @@ def _split_payments(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
             ),
         ]
     ).unique()
+
+
+def _layering(log: pl.DataFrame, rows: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
+    """Pass-through accounts (the detector's reason: most of what came in went out within
+    minutes) that paid, or were paid by, another pass-through account."""
+    d = s.detector
+    fast = (pl.col.fast_out_fen >= d.min_pass_fen) & (
+        pl.col.fast_out_fen >= d.pass_share * pl.col.in_fen
+    )
+    passing = rows.filter(fast).select("account").unique()
+    e = _edges(log, s).select("a", "b")
+    chain = e.join(passing, left_on="a", right_on="account").join(
+        passing, left_on="b", right_on="account"
+    )
+    why = pl.lit("in a chain of accounts that pass money on within minutes")
+    return (
+        pl.concat([chain.select(account="a"), chain.select(account="b")])
+        .unique()
+        .select("account", why=why)
+    )
