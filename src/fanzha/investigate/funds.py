@@ -1075,13 +1075,15 @@ def scorecard_predictions(store: Any, settings: TraceSettings | None = None) -> 
     """What the simulator's scorecard compares with its truth, from a store holding a world:
     each case (police-confirmed losses) traced as of the time it was reported.
 
-    - traced_transfers: transfer ids the traces followed (for funds.money_traced_share);
+    - traced_transfers: transfer ids the traces followed, tracing on for `window_hours` after the
+      report (for funds.money_traced_share);
     - frozen: account, frozen_fen — the traced money still in each account when the case was
       reported, which an emergency freeze issued then can hold (funds.money_frozen_share);
     - mules: accounts `fanzha funds mules` labels 1 (funds.mule_precision / mule_recall).
     """
     from fanzha.investigate.mules import mule_scores
 
+    s = settings or TraceSettings()
     index = TransferIndex.from_store(store)
     top = store.max_seq()
     cases = pl.from_arrow(store.read_events("case", 0, top))
@@ -1092,9 +1094,12 @@ def scorecard_predictions(store: Any, settings: TraceSettings | None = None) -> 
         roots = roots_for_case(index, rows)
         if not roots:
             continue
-        tr = trace(index, roots, settings, as_of=rows["ts"].max())
-        traced |= tr.traced_transfer_ids()
-        frozen.append(tr.freeze_orders().select("account", frozen_fen="amount_fen"))
+        reported = to_ms(rows["ts"].max())
+        assert reported is not None
+        now = trace(index, roots, s, as_of=reported)
+        frozen.append(now.freeze_orders().select("account", frozen_fen="amount_fen"))
+        later = trace(index, roots, s, as_of=reported + int(s.window_hours * MS_HOUR))
+        traced |= later.traced_transfer_ids()
     transfers = pl.from_arrow(store.read_events("transfer", 0, top))
     assert isinstance(transfers, pl.DataFrame)
     mules = mule_scores(transfers, cases)
