@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from fanzha.cli._app import DbOption, JsonOption, app, fail, out, print_json, store
+from fanzha.cli._app import DbOption, JsonOption, app, fail, iso_time, out, print_json, store
 from fanzha.errors import FanzhaError
 from fanzha.investigate.funds import (
     PAYEE_TYPES,
@@ -27,16 +26,6 @@ from fanzha.investigate.mules import MuleScoreSettings, mule_scores
 
 funds_app = typer.Typer(no_args_is_help=True, help="Mule accounts over the whole transfer log.")
 app.add_typer(funds_app, name="funds")
-
-
-def _time(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"{option}: {value!r} is not an ISO 8601 date-time")
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def _stop_list(path: Path | None) -> dict[str, str]:
@@ -128,8 +117,8 @@ def trace_cmd(
             roots = roots_by_account(
                 index,
                 account,
-                _time(since, "--since"),
-                _time(until, "--until"),  # type: ignore[arg-type]
+                iso_time(since, "--since"),
+                iso_time(until, "--until"),  # type: ignore[arg-type]
             )
         else:
             events = pl.from_arrow(s.find_events("case", case_id=case))
@@ -139,7 +128,7 @@ def trace_cmd(
             roots = roots_for_case(index, events)
             if not roots:
                 fail(f"case {case!r}: none of its payments is in the transfer log")
-        tr = trace(index, roots, settings, as_of=_time(as_of, "--as-of"))
+        tr = trace(index, roots, settings, as_of=iso_time(as_of, "--as-of"))
         ref = (
             save_case
             or case

@@ -336,34 +336,25 @@ def account_rows(
     w_ms = int(s.window_hours * 3_600_000)
     new_ms = int(s.new_payer_days * 86_400_000)
     fast_ms = int(s.fast_minutes * 60_000)
-    base = log.select(
-        "seq", "ts", "event_id", "amount_fen", "payee_type", "payer_account", "payee_account"
-    )
+    typed = pl.col.payee_type.is_in(list(s.not_mules))
     touch = (
         pl.concat(
-            [
-                base.select(
+            [  # each transfer seen from the payee (money in) and from the payer (money out)
+                log.select(
                     "seq",
                     "ts",
                     "event_id",
                     "amount_fen",
-                    account="payee_account",
-                    cp="payer_account",
-                    out=pl.lit(False),
-                    bal=log["payee_balance_after_fen"],
-                    typed=pl.col.payee_type.is_in(list(s.not_mules)),
-                ),
-                base.select(
-                    "seq",
-                    "ts",
-                    "event_id",
-                    "amount_fen",
-                    account="payer_account",
-                    cp="payee_account",
-                    out=pl.lit(True),
-                    bal=log["payer_balance_after_fen"],
-                    typed=pl.lit(False),
-                ),
+                    account=account,
+                    cp=cp,
+                    out=pl.lit(out),
+                    bal=bal,
+                    typed=typed if not out else pl.lit(False),
+                )
+                for account, cp, out, bal in (
+                    ("payee_account", "payer_account", False, "payee_balance_after_fen"),
+                    ("payer_account", "payee_account", True, "payer_balance_after_fen"),
+                )
             ]
         )
         .filter(pl.col.account != pl.col.cp)
