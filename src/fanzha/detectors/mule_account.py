@@ -336,7 +336,7 @@ def account_rows(
     w_ms = int(s.window_hours * 3_600_000)
     new_ms = int(s.new_payer_days * 86_400_000)
     fast_ms = int(s.fast_minutes * 60_000)
-    typed = pl.col.payee_type.is_in(list(s.not_mules))
+    typed = pl.col.payee_type.is_in(list(s.not_mules)).fill_null(False)
     touch = (
         pl.concat(
             [  # each transfer seen from the payee (money in) and from the payer (money out)
