@@ -508,6 +508,7 @@ def roots_by_account(
 
 
 Tag = tuple[int, int]  # (root index, hop at which the money reached the account)
+_NONE: dict[Tag, int] = {}  # no traced money (never written to)
 
 
 class _Fifo:
@@ -783,12 +784,19 @@ def trace(
         r = root_of.get(e)
         if by is None and (bx is None or bx.hold is None):
             continue  # neither side holds or receives traced money
-        moved: dict[Tag, int] = {}
+        moved: dict[Tag, int] = _NONE
         if bx is not None and bx.hold is not None and t >= bx.arrival:
             moved = bx.hold.pay(amt)
             if x_bal != NO_BALANCE:
                 bx.unseen_out += sum(bx.hold.set_balance(x_bal).values())
                 bx.balance, bx.balance_ts = x_bal, t
+        if not moved and r is None:  # no traced money moves: only the payee's balance changes
+            if by is not None and by.hold is not None and t >= by.arrival:
+                by.hold.receive(amt, _NONE)
+                if y_bal != NO_BALANCE:
+                    by.unseen_out += sum(by.hold.set_balance(y_bal).values())
+                    by.balance, by.balance_ts = y_bal, t
+            continue
         follow: dict[Tag, int] = {}
         if moved:
             for (root, hop), m in moved.items():
