@@ -12,13 +12,15 @@ from fanzha.detectors import DEFAULT_DETECTORS, FraudContact
 from fanzha.detectors.text_fraud import TextFraud, TextFraudSettings
 from fanzha.engine.check import check_detector
 from fanzha.engine.protocol import empty_signals, signals_from
-from scenario import city_log
+from fanzha.testing import as_log
+from scenario import city_log, money
 from text_corpus import text_log, tiny_text_model
 
 # The event set each detector is checked on; a new detector must add its own here.
 SCENARIOS = {
     "fraud_contact": lambda: city_log(seed=1, calls=400, sms=120),
     "text_fraud": lambda: text_log(seed=1, n=150),
+    "mule_account": lambda: as_log(money(seed=1)),
 }
 # Detectors that need more than their default settings to do anything (a model file, ...).
 BUILDERS = {

@@ -114,6 +114,20 @@ def test_lookup_respects_seq_and_time_bounds(store, tmp_path):
         store.lookup_events("call", ("colour",), [n], 5)
 
 
+def test_read_event_columns_gives_only_those_columns_in_log_order(store, tmp_path):
+    t = random_events("transfer", 50, random.Random(6))
+    p = tmp_path / "transfers.csv"
+    write_csv(str(p), rows_for_csv(t), columns=t.column_names)
+    ingest(store, [Source(str(p), "transfer")])
+    got = store.read_event_columns("transfer", ["seq", "amount_fen", "payee_type"], 10, 30)
+    whole = store.read_events("transfer", 10, 30)
+    assert got.column_names == ["seq", "amount_fen", "payee_type"]
+    assert got.to_pylist() == whole.select(["seq", "amount_fen", "payee_type"]).to_pylist()
+    assert got.schema.field("amount_fen").type == pa.int64()
+    with pytest.raises(FanzhaError, match="no field"):
+        store.read_event_columns("transfer", ["colour"], 0, 10)
+
+
 def test_new_optional_fields_are_added_to_an_existing_log(db):
     s = open_store(db)
     s.close()

@@ -5,8 +5,9 @@ and what it cannot see. All of them pass `fanzha.engine.check.check_detector`.
 """
 
 from fanzha.detectors.fraud_contact import FraudContact
+from fanzha.detectors.mule_account import MuleAccount
 from fanzha.detectors.text_fraud import TextFraud
 
-DEFAULT_DETECTORS = (FraudContact, TextFraud)
+DEFAULT_DETECTORS = (FraudContact, MuleAccount, TextFraud)
 
-__all__ = ["DEFAULT_DETECTORS", "FraudContact", "TextFraud"]
+__all__ = ["DEFAULT_DETECTORS", "FraudContact", "MuleAccount", "TextFraud"]

@@ -65,6 +65,13 @@ class Store(ABC):
         """Events of `kind` with after_seq < seq <= upto_seq, in log order, typed by kind schema."""
 
     @abstractmethod
+    def read_event_columns(
+        self, kind: str, columns: list[str], after_seq: int, upto_seq: int
+    ) -> pa.Table:
+        """Only the named columns of `read_events` (an index over millions of transfers needs a
+        few columns, not the memo text)."""
+
+    @abstractmethod
     def find_events(self, kind: str, **equals: Any) -> pa.Table:
         """Events of `kind` whose columns equal the given values, in log order."""
 

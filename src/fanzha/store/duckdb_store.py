@@ -241,6 +241,20 @@ class DuckDBStore(Store):
         )
         return t.select(k.schema.names).cast(k.schema)
 
+    def read_event_columns(
+        self, kind_name: str, columns: list[str], after_seq: int, upto_seq: int
+    ) -> pa.Table:
+        schema = kind(kind_name).schema
+        for c in columns:
+            if c not in schema.names:
+                raise FanzhaError(f"{kind_name} has no field {c!r}")
+        t = self._arrow(
+            f"SELECT {', '.join(map(_q, columns))} FROM ev_{kind_name} "
+            "WHERE seq > ? AND seq <= ? ORDER BY seq",
+            [after_seq, upto_seq],
+        )
+        return t.cast(pa.schema([schema.field(c) for c in columns]))
+
     def find_events(self, kind_name: str, **equals: Any) -> pa.Table:
         k = kind(kind_name)
         for col in equals:
