@@ -116,3 +116,17 @@ def test_decisions_do_not_depend_on_how_signals_are_batched():
     pieces = run(Decider(default_policy()), [signals(*rows[i:i + 7]) for i in range(0, 60, 7)])
     assert canonical(pa.Table.from_pylist(list(whole.values()))) == \
         canonical(pa.Table.from_pylist(list(pieces.values())))
+
+
+def test_a_rule_can_give_its_own_actions_per_tier():
+    d = Decider(default_policy())
+    got = run(d, [signals(sig(1, "6217000000000000002", 0.95, detector="mule_account"))])
+    (a,) = got.values()
+    assert a["tier"] == "high" and a["actions"] == ["bank_hold", "freeze_request"]
+
+
+def test_rule_actions_must_name_tiers():
+    text = default_policy_text().replace("      high: [bank_hold, freeze_request]",
+                                         "      urgent: [bank_hold]")
+    with pytest.raises(FanzhaError, match="must map tiers"):
+        parse_policy(text)

@@ -126,8 +126,10 @@ def test_scorecard_predictions_trace_each_case_as_of_its_report(money):
 
     with open_store(money.db, read_only=True) as s:
         got = scorecard_predictions(s)
-    assert {"T1", "T2", "T3", "T4", "T5"} <= got["traced_transfers"]
-    assert "T6" not in got["traced_transfers"]  # beyond the aggregator
+    traced = dict(zip(got["traced"]["transfer_id"], got["traced"]["traced_fen"], strict=True))
+    assert {"T1", "T2", "T3", "T4", "T5"} <= set(traced)
+    assert "T6" not in traced  # beyond the aggregator
+    assert all(v > 0 for v in traced.values())
     frozen = dict(zip(got["frozen"]["account"], got["frozen"]["frozen_fen"], strict=True))
     # reported at 07:00: T1's 20,000 yuan at ...002, 30,000 of T4 at ...003 and the 2,000 yuan
     # the mule's reported balance says are left of victim 2's money

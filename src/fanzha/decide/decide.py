@@ -100,9 +100,17 @@ class Decider:
         upserts = pa.Table.from_pylist(list(touched.values()), schema=ALERT_SCHEMA)
         return upserts, {"open": table}
 
-    def _actions(self, tier: str, extra: tuple[str, ...], before: list[str] | None) -> list[str]:
+    def _actions(
+        self, rule_id: str, tier: str, extra: tuple[str, ...], before: list[str] | None
+    ) -> list[str]:
+        rule = next((r for r in self.policy.rules if r.id == rule_id), None)
+        base = rule.actions.get(tier) if rule is not None and tier in rule.actions else None
         out: list[str] = []
-        for a in (*self.policy.tiers[tier].actions, *(before or ()), *extra):
+        for a in (
+            *(self.policy.tiers[tier].actions if base is None else base),
+            *(before or ()),
+            *extra,
+        ):
             if a not in out:
                 out.append(a)
         return out
@@ -119,7 +127,7 @@ class Decider:
             "entity_kind": s["entity_kind"],
             "entity": s["entity"],
             "tier": tier,
-            "actions": self._actions(tier, extra, None),
+            "actions": self._actions(rule.id, tier, extra, None),
             "fraud_type": s["fraud_type"],
             "score": s["score"],
             "first_ts": s["ts"],
@@ -149,6 +157,6 @@ class Decider:
             a["tier"] = tier
             a["escalations"] += 1
             a["sla_due"] = min(a["sla_due"], self._sla(tier, s["ts"]))
-        a["actions"] = self._actions(a["tier"], extra, a["actions"])
+        a["actions"] = self._actions(a["rule"], a["tier"], extra, a["actions"])
         a["policy_version"] = self.policy.version
         return a

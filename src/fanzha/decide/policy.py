@@ -41,6 +41,8 @@ class Rule:
     window_hours: float = 168
     doc: str = ""
     add_actions: tuple[AddActions, ...] = ()
+    # tier -> actions for this rule's alerts, instead of the tier's (a mule account is not visited)
+    actions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,11 @@ def parse_policy(text: str) -> Policy:
             )
             for a in r.get("add_actions") or []
         )
+        own = r.get("actions") or {}
+        if not isinstance(own, dict) or set(own) - set(TIERS):
+            raise FanzhaError(
+                f"policy: rule '{rid}' actions must map tiers ({', '.join(TIERS)}) to action lists"
+            )
         rules.append(
             Rule(
                 rid,
@@ -110,6 +117,7 @@ def parse_policy(text: str) -> Policy:
                 float(r.get("window_hours", 168)),
                 str(r.get("doc", "")),
                 adds,
+                {t: tuple(a or ()) for t, a in own.items()},
             )
         )
     detectors = doc.get("detectors") or {}

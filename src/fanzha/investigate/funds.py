@@ -643,6 +643,16 @@ class Trace:
     accounts: pl.DataFrame  # one row per account reached, several-victim accounts first
     flows: pl.DataFrame  # one row per (transfer, hop) that carried traced money
 
+    def traced_fen(self) -> pl.DataFrame:
+        """transfer_id, traced_fen: the traced money each transfer carried (roots: their amount)."""
+        hops = self.flows.filter(pl.col.transfer_id.is_not_null()).select(
+            "transfer_id", pl.col.traced_fen.cast(pl.Int64)
+        )
+        roots = self.roots.filter(pl.col.transfer_id.is_not_null()).select(
+            "transfer_id", traced_fen=pl.col.amount_fen.cast(pl.Int64)
+        )
+        return pl.concat([roots, hops]).group_by("transfer_id").agg(pl.col.traced_fen.max())
+
     def traced_transfer_ids(self) -> set[str]:
         ids = self.flows["transfer_id"].drop_nulls().to_list()
         ids += self.roots["transfer_id"].drop_nulls().to_list()
@@ -1083,8 +1093,8 @@ def scorecard_predictions(store: Any, settings: TraceSettings | None = None) -> 
     """What the simulator's scorecard compares with its truth, from a store holding a world:
     each case (police-confirmed losses) traced as of the time it was reported.
 
-    - traced_transfers: transfer ids the traces followed, tracing on for `window_hours` after the
-      report (for funds.money_traced_share);
+    - traced: transfer_id, traced_fen — the money the traces followed through each transfer,
+      tracing on for `window_hours` after the report (for funds.money_traced_share);
     - frozen: account, frozen_fen — the traced money still in each account when the case was
       reported, which an emergency freeze issued then can hold (funds.money_frozen_share);
     - mules: accounts `fanzha funds mules` labels 1 (funds.mule_precision / mule_recall).
@@ -1095,7 +1105,7 @@ def scorecard_predictions(store: Any, settings: TraceSettings | None = None) -> 
     index = TransferIndex.from_store(store)
     top = store.max_seq()
     cases = pl.from_arrow(store.read_events("case", 0, top))
-    traced: set[str] = set()
+    traced = []
     frozen = []
     assert isinstance(cases, pl.DataFrame)
     for rows in cases.partition_by("case_id", maintain_order=True):
@@ -1107,13 +1117,16 @@ def scorecard_predictions(store: Any, settings: TraceSettings | None = None) -> 
         now = trace(index, roots, s, as_of=reported)
         frozen.append(now.freeze_orders().select("account", frozen_fen="amount_fen"))
         later = trace(index, roots, s, as_of=reported + int(s.window_hours * MS_HOUR))
-        traced |= later.traced_transfer_ids()
+        traced.append(later.traced_fen())
     transfers = pl.from_arrow(store.read_events("transfer", 0, top))
     assert isinstance(transfers, pl.DataFrame)
     mules = mule_scores(transfers, cases)
     empty = pl.DataFrame(schema={"account": pl.String, "frozen_fen": pl.Int64})
+    no_trace = pl.DataFrame(schema={"transfer_id": pl.String, "traced_fen": pl.Int64})
     return {
-        "traced_transfers": traced,
+        "traced": pl.concat([no_trace, *traced])
+        .group_by("transfer_id")
+        .agg(pl.col.traced_fen.max()),
         "frozen": pl.concat([empty, *frozen]).group_by("account").agg(pl.col.frozen_fen.sum()),
         "mules": set(mules.filter(pl.col.label == 1)["account"].to_list()),
     }

@@ -1,8 +1,9 @@
 """What fanzha found, read from the store, as the scorecard's `Predictions`.
 
-One collector per capability that exists. Today only warnings: an alert from a warning detector
-(`fraud_contact`) on a phone means that person is warned at the alert's first event time. Every
-other capability stays None (n/a) until its investigation lands and adds a collector here.
+One collector per capability that exists: warnings (an alert from a warning detector on a phone
+means that person is warned at the alert's first event time) and funds (fanzha.investigate.funds:
+each case traced as of its report, what a freeze then could hold, batch mule labels). Every other
+capability stays None (n/a) until its investigation lands and adds a collector here.
 """
 
 from __future__ import annotations
@@ -40,4 +41,6 @@ def collect_warnings(store: Store, detectors: tuple[str, ...] = WARNING_DETECTOR
 
 
 def collect_predictions(store: Store) -> Predictions:
-    return Predictions(warnings=collect_warnings(store))
+    from fanzha.investigate.funds import scorecard_predictions
+
+    return Predictions(warnings=collect_warnings(store), **scorecard_predictions(store))

@@ -23,7 +23,7 @@ class Predictions:
     warnings: pl.DataFrame | None = None  # phone, warned_ts (UTC ms): first warning per phone
     fraud_numbers: set[str] | None = None
     mules: set[str] | None = None  # mule accounts
-    traced_transfers: set[str] | None = None  # transfer ids the money trace followed
+    traced: pl.DataFrame | None = None  # transfer_id, traced_fen: money the trace followed
     frozen: pl.DataFrame | None = None  # account, frozen_fen
     black_accounts: set[tuple[str, str]] | None = None  # (platform, account_id)
     account_rings: pl.DataFrame | None = None  # platform, account_id, ring
@@ -46,7 +46,7 @@ FIELD_CAPABILITY = {
     "warnings": "warning",
     "fraud_numbers": "numbers",
     "mules": "funds",
-    "traced_transfers": "funds",
+    "traced": "funds",
     "frozen": "funds",
     "black_accounts": "accounts",
     "account_rings": "accounts",
@@ -166,17 +166,16 @@ def score_funds(truth: Truth, pred: Predictions) -> dict[str, Any]:
     if pred.mules is not None:
         p, r = _pr(pred.mules, _col_set(truth.get("mules"), "account"))
         out.update(mule_precision=p, mule_recall=r)
-    if pred.traced_transfers is not None:
+    if pred.traced is not None:
+        # by fen: a transfer counts for the money the trace followed through it, at most its amount
         total = int(chain["amount_fen"].sum()) if chain.height else 0
-        traced = (
-            int(
-                chain.filter(pl.col.transfer_id.is_in(list(pred.traced_transfers)))[
-                    "amount_fen"
-                ].sum()
+        traced = 0
+        if chain.height and pred.traced.height:
+            got = pred.traced.group_by("transfer_id").agg(pl.col.traced_fen.sum())
+            joined = chain.join(got, on="transfer_id", how="inner")
+            traced = int(
+                joined.select(pl.min_horizontal("traced_fen", "amount_fen")).to_series().sum()
             )
-            if chain.height
-            else 0
-        )
         out["money_traced_share"] = traced / total if total else None
     if pred.frozen is not None:
         into = (
@@ -328,7 +327,9 @@ def truth_as_predictions(truth: Truth) -> Predictions:
         ),
         fraud_numbers=_col_set(truth.get("fraud_numbers"), "number"),
         mules=_col_set(truth.get("mules"), "account"),
-        traced_transfers=_col_set(chain, "transfer_id"),
+        traced=chain.select("transfer_id", traced_fen="amount_fen")
+        if chain.height
+        else pl.DataFrame(schema={"transfer_id": pl.String, "traced_fen": pl.Int64}),
         frozen=frozen,
         black_accounts=_col_set(black, "platform", "account_id"),
         account_rings=black.select("platform", "account_id", ring="gang_id")
@@ -351,7 +352,7 @@ def empty_predictions() -> Predictions:
         warnings=empty_w,
         fraud_numbers=set(),
         mules=set(),
-        traced_transfers=set(),
+        traced=pl.DataFrame(schema={"transfer_id": pl.String, "traced_fen": pl.Int64}),
         frozen=pl.DataFrame(
             {"account": [], "frozen_fen": []}, schema={"account": pl.String, "frozen_fen": pl.Int64}
         ),
