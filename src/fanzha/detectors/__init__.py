@@ -4,8 +4,10 @@ Each module's docstring says which fraud it catches, which report motivates it, 
 and what it cannot see. All of them pass `fanzha.engine.check.check_detector`.
 """
 
+from fanzha.detectors.access_anomaly import AccessAnomaly
+from fanzha.detectors.access_rules import AccessRules
 from fanzha.detectors.fraud_contact import FraudContact
 
-DEFAULT_DETECTORS = (FraudContact,)
+DEFAULT_DETECTORS = (FraudContact, AccessRules, AccessAnomaly)
 
-__all__ = ["DEFAULT_DETECTORS", "FraudContact"]
+__all__ = ["DEFAULT_DETECTORS", "AccessAnomaly", "AccessRules", "FraudContact"]
