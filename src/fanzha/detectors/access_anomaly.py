@@ -222,7 +222,7 @@ class AccessAnomaly:
             n_hist=pl.len(), **_med_mad({f: pl.col(f) for f in FEATURES}, "own")
         )
         pairs = rows.select(*_G, "role").join(
-            rows.select("site", "role", peer="account", *FEATURES), on=["site", "role"]
+            rows.select("site", "role", *FEATURES, peer="account"), on=["site", "role"]
         ).filter(pl.col.account != pl.col.peer)
         peer_stats = pairs.group_by(_G).agg(
             n_peers=pl.len(), **_med_mad({f: pl.col(f) for f in FEATURES}, "peer")
