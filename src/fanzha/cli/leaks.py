@@ -41,6 +41,13 @@ def source_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="Write the report (JSON).")],
     since: Annotated[str | None, typer.Option(help="Only cases from this time (ISO 8601).")] = None,
     text: Annotated[Path | None, typer.Option(help="Also write it as plain text.")] = None,
+    victims_only: Annotated[
+        bool,
+        typer.Option(
+            "--victims-only",
+            help="Only the victims of the cases, not everyone the fraud numbers reached.",
+        ),
+    ] = False,
     html: Annotated[Path | None, typer.Option(help="Also write it as an HTML page.")] = None,
     db: DbOption = None,
     json: JsonOption = False,
@@ -50,7 +57,9 @@ def source_cmd(
     if fraud_type not in FRAUD_TYPE_CODES:
         fail(f"--fraud-type must be one of {', '.join(FRAUD_TYPE_CODES)}")
     with store(db, read_only=True) as s:
-        report = leak_source(s, fraud_type, _when(since, "--since")).to_dict()
+        report = leak_source(
+            s, fraud_type, _when(since, "--since"), victims_only=victims_only
+        ).to_dict()
     try:
         output.write_bytes(orjson.dumps(report, default=str, option=orjson.OPT_INDENT_2))
         if text:
@@ -64,12 +73,13 @@ def source_cmd(
                     "sources": report["sources"]})  # fmt: skip
         return
     out.print(
-        f"{report['victims_n']} victims of {fraud_type}, {report['customers_n']} customers; "
+        f"{report['victims_n']} people reached by {fraud_type}, {report['customers_n']} "
+        "customers; "
         f"report written to {output}"
     )
     t = Table("rank", "source", "victims", "customers", "p", "blame")
     for src in report["sources"]:
-        p = "" if src["p_value"] is None else f"{src['p_value']:.2g}"
+        p = "" if src["p_value_at_selection"] is None else f"{src['p_value_at_selection']:.2g}"
         t.add_row(str(src["rank"]), src["tp"], str(src["victims_passed"]),
                   str(src["customers_passed"] or ""), p, f"{src['blame']:.1f}")  # fmt: skip
     out.print(t)

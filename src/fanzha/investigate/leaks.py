@@ -324,6 +324,7 @@ def trace_sources(
         blame=pl.col.blame.fill_null(0.0), victims_blamed=pl.col.victims_blamed.fill_null(0)
     ).sort(["blame", "p_value", "tp"], descending=[True, False, False])
     sources = _sources_table(chosen, touch, rates, decoy_site)
+    sources = _with_companions(sources, inc, blame)
     victim_sites = _victim_sites(inc, vphones, blame, touch)
     report_victims = _victim_evidence(v, passes, orders, accesses, flagged, victim_sites, s)
     hits = decoy_hits.to_dicts() if decoy_hits is not None and decoy_hits.height else []
@@ -391,6 +392,30 @@ def _sources_table(chosen, touch: pl.DataFrame, rates: dict[str, float], decoys:
     return df.with_columns(rank=pl.int_range(1, pl.len() + 1))
 
 
+def _with_companions(sources: pl.DataFrame, inc: pl.DataFrame, blame: pl.DataFrame):
+    """For each source, the other touchpoints at its site that (nearly) all of its blamed victims
+    also passed: the account, PC and system behind a warehouse, or the account behind a PC."""
+    if not sources.height or "kind" not in sources.columns:
+        return sources
+    comp = []
+    for src in sources.iter_rows(named=True):
+        mine = blame.filter((pl.col.tp == src["tp"]) & (pl.col.blame >= 0.5))["customer"]
+        if not mine.len() or src["kind"] == "decoy":
+            comp.append([])
+            continue
+        c = (
+            inc.filter(pl.col.customer.is_in(mine.implode()) & (pl.col.site == src["site"])
+                       & (pl.col.tp != src["tp"]))
+            .group_by("tp").agg(share=pl.len() / mine.len())
+            .filter(pl.col.share >= 0.9)
+            .sort(["share", "tp"], descending=[True, False])
+        )  # fmt: skip
+        comp.append([f"{t} ({sh:.0%})" for t, sh in c.iter_rows()])
+    return sources.with_columns(
+        same_victims_also_passed=pl.Series(comp, dtype=pl.List(pl.String))
+    )
+
+
 def _victim_sites(
     inc: pl.DataFrame, victims: set[str], blame: pl.DataFrame, touch: pl.DataFrame
 ) -> pl.DataFrame:
@@ -435,7 +460,9 @@ def _victim_evidence(v, passes, orders, accesses, flagged, victim_sites, s) -> l
         on="order_id", how="left",
     ) if passes.height else passes  # fmt: skip
     wb = orders.select("order_id", "waybill_no") if orders.height else None
-    for row in v.sort("fraud_ms").iter_rows(named=True):
+    has_case = pl.col.case_ids.list.len() > 0 if "case_ids" in v.columns else pl.lit(True)
+    v = v.with_columns(_case=has_case).sort(["_case", "fraud_ms"], descending=[True, False])
+    for row in v.iter_rows(named=True):
         phone = row["phone"]
         mine = ords.filter(pl.col.customer == phone).sort("ts")
         if wb is not None and mine.height:
@@ -461,6 +488,7 @@ def _victim_evidence(v, passes, orders, accesses, flagged, victim_sites, s) -> l
             "fraud_ts": _iso(row["fraud_ms"]),
             "fraud_contacts": row.get("fraud_contacts") or [],
             "orders": o_list,
+            "how": row.get("how") or ["case"],
             "sites": sites.select("site", "rank", "blame").to_dicts(),
         })  # fmt: skip
     return out
@@ -481,7 +509,7 @@ def victims_from_cases(cases: pl.DataFrame, fraud_type: str, since: dt.datetime 
     if since is not None:
         c = c.filter(pl.col.ts >= since)
     return (
-        c.with_columns(fraud_ts=pl.coalesce("paid_at", "ts"))
+        c.with_columns(fraud_ts=pl.min_horizontal("paid_at", "ts"))
         .group_by("victim_phone")
         .agg(
             fraud_ts=pl.col.fraud_ts.min(),
@@ -489,6 +517,73 @@ def victims_from_cases(cases: pl.DataFrame, fraud_type: str, since: dt.datetime 
             fraud_contacts=pl.col.fraud_contact.drop_nulls().unique().sort(),
         )
         .rename({"victim_phone": "phone"})
+        .with_columns(how=pl.lit(["case"]))
+        .sort("phone")
+    )
+
+
+def people_with_the_gangs_data(
+    store: Any, cases: pl.DataFrame, reports: pl.DataFrame, fraud_type: str,
+    since: dt.datetime | None = None, min_reporters: int = 1,
+) -> pl.DataFrame:
+    """Victims of the cases, plus everyone the gang's numbers called or texted (the gang's call
+    list is a copy of the stolen data: police get it from the numbers' call records) and every
+    citizen who reported a number as this fraud type. The gang's numbers: those of the cases,
+    those police or the centre confirmed as this fraud type, and those at least `min_reporters`
+    citizens reported as it. One row per phone; fraud_ts is when the gang first reached them."""
+    victims = victims_from_cases(cases, fraud_type, since)
+    conf = reports.filter(
+        (pl.col.fraud_type == fraud_type) & (pl.col.verdict == "confirm")
+        & (pl.col.target_kind == "phone") & pl.col.reporter_kind.is_in(["police", "centre"])
+    )  # fmt: skip
+    cit = reports.filter(
+        (pl.col.fraud_type == fraud_type) & (pl.col.reporter_kind == "citizen")
+        & pl.col.reporter.is_not_null()
+    )  # fmt: skip
+    reported = cit.filter(pl.col.target_kind == "phone").group_by("target_value").agg(
+        n=pl.col.reporter.n_unique()
+    ).filter(pl.col.n >= min_reporters)
+    numbers = sorted(
+        set(victims["fraud_contacts"].explode().drop_nulls().to_list())
+        | set(conf["target_value"].to_list())
+        | set(reported["target_value"].to_list())
+    )
+    top = store.max_seq()
+    parts = [victims]
+    for kind, frm, to in (("call", "caller", "callee"), ("sms", "sender", "receiver")):
+        t = pl.from_arrow(store.lookup_events(kind, (frm,), numbers, top)) if numbers else None
+        if t is not None and t.height:
+            parts.append(
+                t.filter(pl.col(to) != pl.col(frm)).group_by(to).agg(
+                    fraud_ts=pl.col.ts.min(),
+                    fraud_contacts=pl.col(frm).unique().sort(),
+                ).select(
+                    phone=to, fraud_ts="fraud_ts", case_ids=pl.lit([], pl.List(pl.String)),
+                    fraud_contacts="fraud_contacts", how=pl.lit(["contacted"]),
+                )
+            )  # fmt: skip
+    if cit.height:
+        parts.append(
+            cit.group_by("reporter").agg(
+                fraud_ts=pl.col.ts.min(),
+                fraud_contacts=pl.col.target_value.filter(pl.col.target_kind == "phone")
+                .unique().sort(),
+            ).select(
+                phone="reporter", fraud_ts="fraud_ts", case_ids=pl.lit([], pl.List(pl.String)),
+                fraud_contacts="fraud_contacts", how=pl.lit(["reported"]),
+            )
+        )  # fmt: skip
+    df = pl.concat([p.cast(dict(victims.schema)) for p in parts])
+    if since is not None:
+        df = df.filter(pl.col.fraud_ts >= since)
+    return (
+        df.group_by("phone")
+        .agg(
+            fraud_ts=pl.col.fraud_ts.min(),
+            case_ids=pl.col.case_ids.list.explode(keep_nulls=False).unique().sort(),
+            fraud_contacts=pl.col.fraud_contacts.list.explode(keep_nulls=False).unique().sort(),
+            how=pl.col.how.list.explode(keep_nulls=False).unique().sort(),
+        )
         .sort("phone")
     )
 
@@ -499,13 +594,19 @@ def leak_source(
     since: dt.datetime | None = None,
     settings: LeakSettings | None = None,
     flag_score: float = 0.85,
+    victims_only: bool = False,
 ) -> LeakReport:
-    """The leak-source report for the cases of `fraud_type` in the store's log."""
+    """The leak-source report for the cases of `fraud_type` in the store's log (and, unless
+    `victims_only`, everyone else the same fraud numbers reached)."""
     from fanzha.investigate.decoys import decoy_hits as find_decoy_hits
 
     top = store.max_seq()
     cases = pl.from_arrow(store.read_events("case", 0, top))
-    victims = victims_from_cases(cases, fraud_type, since)
+    if victims_only:
+        victims = victims_from_cases(cases, fraud_type, since)
+    else:
+        reports = pl.from_arrow(store.read_events("report", 0, top))
+        victims = people_with_the_gangs_data(store, cases, reports, fraud_type, since)
     if not victims.height:
         raise FanzhaError(
             f"no cases of fraud type {fraud_type!r}"
@@ -547,13 +648,19 @@ def _source_sentence(src: dict[str, Any], report: dict[str, Any]) -> str:
             "operator": "operator account"}.get(src["kind"], src["kind"])  # fmt: skip
     share = src["customers_passed"] / report["customers_n"] if report["customers_n"] else 0
     text = (
-        f"{src['victims_passed']} of the {report['victims_n']} victims of {report['fraud_type']} "
-        f"had their data pass {what} {src['value']} at {src['site']} before they were defrauded, "
+        f"{src['victims_passed']} of the {report['victims_n']} people reached by "
+        f"{report['fraud_type']} had their data pass {what} {src['value']} at {src['site']} "
+        "before the fraud reached them, "
         f"against {share:.1%} of all {report['customers_n']} customers in the same window "
         f"({src['enrichment']:.1f}x; one-sided hypergeometric p = {src['p_value']:.2g}; "
-        f"chosen at step {src['step']} of a forward selection over {src['tested']} touchpoints). "
+        f"chosen at step {src['step']} of a forward selection over {src['tested']} touchpoints, "
+        f"p = {src['p_value_at_selection']:.2g} among the customers not explained before). "
         f"Blame after sharing: {src['blame']:.1f} victims."
     )
+    if src.get("same_victims_also_passed"):
+        text += " The same victims' records also passed: " + ", ".join(
+            src["same_victims_also_passed"]
+        ) + "."
     if src.get("flagged_accesses"):
         text += (
             f" The access watch had flagged {src['flagged_accesses']} reads of the victims' "
@@ -567,7 +674,8 @@ def render_text(report: dict[str, Any]) -> str:
     lines = [
         f"Leak source report - fraud type {report['fraud_type']}",
         f"Window {report['window']['start']} .. {report['window']['end']}; "
-        f"{report['victims_n']} victims, {report['customers_n']} customers.",
+        f"{report['victims_n']} people reached by the fraud (victims of its cases, people its "
+        f"numbers called or texted, citizens who reported it), {report['customers_n']} customers.",
         f"Method: {report['method']}.",
         "",
         "Sources",
@@ -581,8 +689,9 @@ def render_text(report: dict[str, Any]) -> str:
     for vic in report["victims"][: report["settings"]["max_evidence_victims"]]:
         top = vic["sites"][0]["site"] if vic["sites"] else "unknown"
         lines.append(
-            f"  {_mask(vic['phone'])} (cases {', '.join(vic['case_ids']) or '-'}; defrauded "
-            f"{vic['fraud_ts']}): most likely source {top}"
+            f"  {_mask(vic['phone'])} ({', '.join(vic['how'])}; cases "
+            f"{', '.join(vic['case_ids']) or '-'}; first reached {vic['fraud_ts']}): "
+            f"most likely source {top}"
         )
         for o in vic["orders"]:
             lines.append(
@@ -616,7 +725,7 @@ def render_html(report: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{src['rank']}</td><td>{e(src['tp'])}</td><td>{src['victims_passed']}</td>"
         f"<td>{'' if src['customers_passed'] is None else src['customers_passed']}</td>"
-        f"<td>{_fmt_p(src['p_value'])}</td>"
+        f"<td>{_fmt_p(src['p_value_at_selection'])}</td>"
         f"<td>{src['blame']:.1f}</td><td>{e(_source_sentence(src, report))}</td></tr>"
         for src in report["sources"]
     )
