@@ -77,7 +77,7 @@ def test_the_budget_keeps_only_the_worst_accounts_of_a_site_day():
 
 def test_ordinary_days_raise_nothing_and_flagged_days_do_not_become_the_norm():
     acc, ros = site_days(days=8)
-    df, state = run(acc, ros)
+    df, _ = run(acc, ros)
     assert df.filter(pl.col.within).height == 0
     # a thief on every night from day 2: still flagged on the last day
     for d in range(2, 8):
