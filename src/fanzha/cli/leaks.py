@@ -147,6 +147,9 @@ def decoys_issue_cmd(
     count: Annotated[int, typer.Option(help="How many decoys.")] = 1,
     device: Annotated[str | None, typer.Option(help="Plant at this printing PC only.")] = None,
     account: Annotated[str | None, typer.Option(help="Plant under this sub-account only.")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="When they were planted (ISO 8601; default now).")
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the records to plant (CSV).")
     ] = None,
@@ -155,7 +158,7 @@ def decoys_issue_cmd(
 ) -> None:
     """Issue unique monitored numbers for decoy records at one site, PC or sub-account."""
     with store(db) as s:
-        made = decoy_registry.issue(s, site, pool, count, device, account)
+        made = decoy_registry.issue(s, site, pool, count, device, account, _when(at, "--at"))
     if output:
         try:
             pl.DataFrame(made).write_csv(output)

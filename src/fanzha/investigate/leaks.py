@@ -325,7 +325,7 @@ def trace_sources(
     ).sort(["blame", "p_value", "tp"], descending=[True, False, False])
     sources = _sources_table(chosen, touch, rates, decoy_site)
     sources = _with_companions(sources, inc, blame)
-    victim_sites = _victim_sites(inc, vphones, blame, touch)
+    victim_sites = _victim_sites(inc, vphones, blame, touch, _flagged_reads(passes, flagged))
     report_victims = _victim_evidence(v, passes, orders, accesses, flagged, victim_sites, s)
     hits = decoy_hits.to_dicts() if decoy_hits is not None and decoy_hits.height else []
     return LeakReport(
@@ -416,11 +416,24 @@ def _with_companions(sources: pl.DataFrame, inc: pl.DataFrame, blame: pl.DataFra
     )
 
 
+def _flagged_reads(passes: pl.DataFrame, flagged: pl.DataFrame | None) -> pl.DataFrame:
+    """customer, site, flagged: reads of the customer's records the access watch flagged."""
+    if flagged is None or not flagged.height or not passes.height:
+        return pl.DataFrame(schema={"customer": pl.String, "site": pl.String, "flagged": pl.UInt32})
+    f = passes.filter((pl.col.kind == "operator") & pl.col.event_id.is_in(flagged["event_id"].implode()))
+    return f.group_by("customer", "site").agg(flagged=pl.len())
+
+
 def _victim_sites(
-    inc: pl.DataFrame, victims: set[str], blame: pl.DataFrame, touch: pl.DataFrame
+    inc: pl.DataFrame,
+    victims: set[str],
+    blame: pl.DataFrame,
+    touch: pl.DataFrame,
+    flagged: pl.DataFrame,
 ) -> pl.DataFrame:
-    """For each victim, every site it passed, ranked: blame first, then the best p-value of the
-    site's touchpoints, then enrichment."""
+    """For each victim, every site it passed, ranked: blame first; then whether the access watch
+    flagged a read of this victim's own records there (direct evidence, when statistics are too
+    thin to choose a source); then the best p-value of the site's touchpoints; then enrichment."""
     vi = inc.filter(pl.col.customer.is_in(list(victims)))
     site_tp = vi.join(touch.select("tp", "p_value", "enrichment"), on="tp", how="left")
     b = blame.join(inc.select("tp", "site").unique(), on="tp", how="left").with_columns(
@@ -433,12 +446,15 @@ def _victim_sites(
     per = per.join(bs, on=["customer", "site"], how="full", coalesce=True).with_columns(
         blame=pl.col.blame.fill_null(0.0), best_p=pl.col.best_p.fill_null(1.0)
     )
+    per = per.join(flagged, on=["customer", "site"], how="left").with_columns(
+        flagged=pl.col.flagged.fill_null(0)
+    )
     per = per.sort(
-        ["customer", "blame", "best_p", "enrichment", "site"],
-        descending=[False, True, False, True, False], nulls_last=True,
+        ["customer", "blame", "flagged", "best_p", "enrichment", "site"],
+        descending=[False, True, True, False, True, False], nulls_last=True,
     ).with_columns(rank=pl.int_range(1, pl.len() + 1).over("customer"))  # fmt: skip
     return per.select(phone="customer", site="site", rank=pl.col.rank.cast(pl.Int64),
-                      blame="blame", best_p="best_p")  # fmt: skip
+                      blame="blame", flagged_reads="flagged", best_p="best_p")  # fmt: skip
 
 
 def _victim_evidence(v, passes, orders, accesses, flagged, victim_sites, s) -> list[dict]:
