@@ -68,8 +68,9 @@ def collect_leak_sources(
 
 def collect_insider_accesses(store: Store) -> set[str]:
     """Access ids an analyst is pointed at: the reads `access_rules` alerts on (score >= the
-    policy's insider threshold, with the earlier reads of a run it names), and every read of an
-    account-day `access_anomaly` put within its site's budget."""
+    policy's insider threshold, with the earlier reads of a run it names), and for each
+    account-day `access_anomaly` put within its site's budget, the accesses of that day any
+    access rule marked (or, if none did, every read of that day)."""
     sig = pl.from_arrow(store.signals())
     acc = pl.from_arrow(store.read_events("waybill_access", 0, store.max_seq()))
     if not sig.height or not acc.height:
@@ -91,11 +92,18 @@ def collect_insider_accesses(store: Store) -> set[str]:
         from fanzha.detectors.access_rules import TOUCH
 
         off = int(AccessAnomalySettings().utc_offset_hours * 3_600_000)
-        local = acc.filter(pl.col.action.is_in(TOUCH)).with_columns(
-            day=(pl.col.ts.dt.epoch("ms") + off) // 86_400_000
+        marked = sig.filter(pl.col.detector == "access_rules").select(
+            event_id=pl.col.event_ids.list.first(), marked=pl.lit(True)
         )
+        local = (
+            acc.with_columns(day=(pl.col.ts.dt.epoch("ms") + off) // 86_400_000)
+            .join(days, on=["site", "operator_account", "day"])
+            .join(marked, on="event_id", how="left")
+            .with_columns(any_marked=pl.col.marked.any().over("site", "operator_account", "day"))
+        )
+        pick = pl.when(pl.col.any_marked).then(pl.col.marked.fill_null(False))
         ids |= set(
-            local.join(days, on=["site", "operator_account", "day"])["access_id"]
+            local.filter(pick.otherwise(pl.col.action.is_in(TOUCH)))["access_id"]
             .drop_nulls()
             .to_list()
         )
