@@ -119,3 +119,14 @@ def test_an_export_far_above_the_accounts_own_exports():
     assert "x its mean earlier export" in df.filter(pl.col.entity == "lead")["evidence"][0]
     assert rules_of(df, "new") == ["export_spike"]
     assert df.filter(pl.col.entity == "new2").height == 0
+
+
+def test_odd_record_numbers_and_tool_lists_do_not_break_it():
+    odd = ["", "😀", "YT" + "9" * 40, "ZT-00000000000000000000000001", "'; DROP TABLE x; --",
+           "0000", "YT12", None]
+    acc = [access(at(0, 10 + i / 10), "wh-a", "p-1", "query", waybill=w, device="wh-a-pc-01",
+                  tools="x" * 5000 if i == 2 else ("((((" if i == 3 else None))
+           for i, w in enumerate(odd)]
+    df = run(acc)
+    assert set(df["entity"].to_list()) <= {"p-1"}
+    assert df.filter(pl.col.rules.list.contains("remote_tool")).height == 2
