@@ -65,7 +65,7 @@ def test_leaks_failures_exit_non_zero_with_one_line(scored, tmp_path, env):
     db = scored["meta"]["db"]
     for args, words in (
         (["--fraud-type", "no_such_type"], "--fraud-type must be one of"),
-        (["--fraud-type", "fake_loan", "--since", "yesterday"], "not an ISO 8601 time"),
+        (["--fraud-type", "fake_loan", "--since", "yesterday"], "is not an ISO 8601 date-time"),
         (["--fraud-type", "fake_customer_service", "--since", "2030-01-01"], "no cases"),
     ):
         r = subprocess.run(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from fanzha.cli._app import DbOption, JsonOption, fail, out, print_json, store
+from fanzha.cli._app import DbOption, JsonOption, fail, iso_time, out, print_json, store
 from fanzha.cli._app import app as root
 from fanzha.investigate import decoys as decoy_registry
 from fanzha.investigate.leaks import leak_source, render_html, render_text
@@ -23,16 +22,6 @@ decoys_app = typer.Typer(no_args_is_help=True, help="Decoy waybills: issue, list
 app.add_typer(decoys_app, name="decoys")
 
 WATCH = ("access_rules", "access_anomaly")
-
-
-def _when(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"{option}: not an ISO 8601 time: {value!r}")
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 @app.command("source")
@@ -58,7 +47,7 @@ def source_cmd(
         fail(f"--fraud-type must be one of {', '.join(FRAUD_TYPE_CODES)}")
     with store(db, read_only=True) as s:
         report = leak_source(
-            s, fraud_type, _when(since, "--since"), victims_only=victims_only
+            s, fraud_type, iso_time(since, "--since"), victims_only=victims_only
         ).to_dict()
     try:
         output.write_bytes(orjson.dumps(report, default=str, option=orjson.OPT_INDENT_2))
@@ -158,7 +147,7 @@ def decoys_issue_cmd(
 ) -> None:
     """Issue unique monitored numbers for decoy records at one site, PC or sub-account."""
     with store(db) as s:
-        made = decoy_registry.issue(s, site, pool, count, device, account, _when(at, "--at"))
+        made = decoy_registry.issue(s, site, pool, count, device, account, iso_time(at, "--at"))
     if output:
         try:
             pl.DataFrame(made).write_csv(output)

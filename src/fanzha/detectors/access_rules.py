@@ -310,13 +310,12 @@ class AccessRules:
             )
         )  # fmt: skip
         latest = early.sort("night").group_by(_G).agg(pl.all().last())
-        keep_old = old.join(rows.select(_G).unique(), on=_G, how="anti")
         upd = latest.select(
             *_G, "night", records="last_cum",
             pending=pl.when(pl.col.last_cum < n_min).then(pl.col.ids)
             .otherwise(pl.lit([], pl.List(pl.String))),
         )  # fmt: skip
-        new_state["nights"] = pl.concat([keep_old, upd]).to_arrow().cast(NIGHTS_SCHEMA)
+        new_state["nights"] = _replace_rows(old, upd, NIGHTS_SCHEMA)
         flagged = df.filter(~pl.col.carry & (pl.col.cum >= n_min)).join(
             early.select(*_G, "night", "ids"), on=[*_G, "night"]
         )
@@ -374,13 +373,12 @@ class AccessRules:
         )  # fmt: skip
         last = df.group_by(_G).agg(pl.all().sort_by("seq").last()).drop("pending")
         last = last.join(early.select(*_G, "run", "ids"), on=[*_G, "run"])
-        keep_old = old.join(rows.select(_G).unique(), on=_G, how="anti")
         upd = last.select(
             *_G, "prefix", "num", "ts", "run_len",
             pending=pl.when(pl.col.run_len < n_min).then(pl.col.ids)
             .otherwise(pl.lit([], pl.List(pl.String))),
         )  # fmt: skip
-        new_state["runs"] = pl.concat([keep_old, upd]).to_arrow().cast(RUNS_SCHEMA)
+        new_state["runs"] = _replace_rows(old, upd, RUNS_SCHEMA)
         flagged = df.filter(~pl.col.carry & (pl.col.run_len >= n_min)).join(
             early.select(*_G, "run", "ids"), on=[*_G, "run"]
         )
@@ -417,8 +415,7 @@ class AccessRules:
             .with_columns(prev_n=pl.col.cn - 1, prev_total=pl.col.ct - pl.col.x)
         )
         last = df.group_by(_G).agg(n=pl.col.cn.last(), total=pl.col.ct.last())
-        keep_old = old.join(rows.select(_G).unique(), on=_G, how="anti")
-        new_state["exports"] = pl.concat([keep_old, last]).to_arrow().cast(EXPORTS_SCHEMA)
+        new_state["exports"] = _replace_rows(old, last, EXPORTS_SCHEMA)
         mean = pl.col.prev_total / pl.col.prev_n
         spike = (pl.col.x >= s.export_min_records) & (
             ((pl.col.prev_n == 0) & (pl.col.x >= s.export_first_records))
@@ -501,6 +498,14 @@ class AccessRules:
                 pl.concat_list(pl.col.event_id))),
         )  # fmt: skip
         return signals_from(df, self.name, ["event_id"])
+
+
+def _replace_rows(old: pl.DataFrame, new: pl.DataFrame, schema: pa.Schema) -> pa.Table:
+    """Per-account state: the accounts in `new` take its rows, the others keep theirs."""
+    keep = old.join(new.select(_G).unique(), on=_G, how="anti")
+    return pl.concat([keep, new.select(schema.names)], how="vertical_relaxed").to_arrow().cast(
+        schema
+    )
 
 
 def _network(ip: pl.Expr) -> pl.Expr:
