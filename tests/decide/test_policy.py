@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import orjson
 import pyarrow as pa
 import pytest
 
@@ -128,5 +129,26 @@ def test_a_rule_can_give_its_own_actions_per_tier():
 def test_rule_actions_must_name_tiers():
     text = default_policy_text().replace("      high: [bank_hold, freeze_request]",
                                          "      urgent: [bank_hold]")
-    with pytest.raises(FanzhaError, match="must map tiers"):
+    with pytest.raises(FanzhaError, match="must be a list, or map tiers"):
         parse_policy(text)
+
+
+def test_the_access_watch_alerts_the_site_not_the_customer_and_respects_the_budget():
+    d = Decider(default_policy())
+    rules = {"site": "wh-00", "rules": ["remote_tool"]}
+    within = orjson.dumps({"site": "wh-00", "within_budget": True}).decode()
+    beyond = orjson.dumps({"site": "wh-00", "within_budget": False}).decode()
+    got = run(d, [signals(
+        sig(1, "wh00-sub-0017", 0.96, detector="access_rules", details=orjson.dumps(rules).decode()),
+        sig(2, "wh00-sub-0017", 0.96, hours=0.1, detector="access_rules",
+            details=orjson.dumps(rules).decode()),
+        sig(3, "wh00-sub-0005", 0.6, detector="access_rules", details=orjson.dumps(rules).decode()),
+        sig(4, "wh00-sub-0017", 0.99, hours=24, detector="access_anomaly", details=within),
+        sig(5, "wh00-sub-0009", 0.8, hours=24, detector="access_anomaly", details=beyond),
+    )])
+    by = {(a["rule"], a["entity"]): a for a in got.values()}
+    assert set(by) == {("access-insider", "wh00-sub-0017"), ("access-anomaly", "wh00-sub-0017")}
+    ins = by[("access-insider", "wh00-sub-0017")]
+    assert ins["n_signals"] == 2 and ins["tier"] == "high"
+    assert ins["actions"] == ["notify_site_security", "suspend_account"]  # no home visit
+    assert by[("access-anomaly", "wh00-sub-0017")]["dedup_key"] == "wh-00/wh00-sub-0017"

@@ -9,18 +9,30 @@ import polars as pl
 import pytest
 
 from fanzha.detectors import DEFAULT_DETECTORS, FraudContact
+from fanzha.detectors.access_rules import AccessRules
 from fanzha.detectors.text_fraud import TextFraud, TextFraudSettings
-from fanzha.engine.check import check_detector
-from fanzha.engine.protocol import empty_signals, signals_from
+from fanzha.engine.check import check_detector, run_detector
+from fanzha.engine.protocol import empty_signals, signals_from, signals_key
 from fanzha.testing import as_log
 from scenario import city_log, money
 from text_corpus import text_log, tiny_text_model
+from warehouse import warehouse_log
+
+
+def _with_rules(log):
+    """The log with access_rules' signals, which access_anomaly reads."""
+    top = sum(t.num_rows for t in log.values())
+    up, _ = run_detector(AccessRules(), log, [top])
+    return {**log, signals_key("access_rules"): up}
+
 
 # The event set each detector is checked on; a new detector must add its own here.
 SCENARIOS = {
     "fraud_contact": lambda: city_log(seed=1, calls=400, sms=120),
     "text_fraud": lambda: text_log(seed=1, n=150),
     "mule_account": lambda: as_log(money(seed=1)),
+    "access_rules": lambda: warehouse_log(seed=1, days=3, per_day=20),
+    "access_anomaly": lambda: _with_rules(warehouse_log(seed=2, days=6, per_day=12)),
 }
 # Detectors that need more than their default settings to do anything (a model file, ...).
 BUILDERS = {

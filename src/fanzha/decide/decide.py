@@ -89,7 +89,7 @@ class Decider:
             cur = open_.get(k)
             window = dt.timedelta(hours=rule.window_hours)
             if cur is not None and s["ts"] <= cur["last_ts"] + window:
-                cur = self._merge(dict(cur), s, tier, extra)
+                cur = self._merge(rule, dict(cur), s, tier, extra)
             else:
                 cur = self._new(rule, key, s, tier, extra)
             open_[k] = touched[k] = cur
@@ -101,16 +101,11 @@ class Decider:
         return upserts, {"open": table}
 
     def _actions(
-        self, rule_id: str, tier: str, extra: tuple[str, ...], before: list[str] | None
+        self, rule: Rule, tier: str, extra: tuple[str, ...], before: list[str] | None
     ) -> list[str]:
-        rule = next((r for r in self.policy.rules if r.id == rule_id), None)
-        base = rule.actions.get(tier) if rule is not None and tier in rule.actions else None
         out: list[str] = []
-        for a in (
-            *(self.policy.tiers[tier].actions if base is None else base),
-            *(before or ()),
-            *extra,
-        ):
+        base = rule.actions.get(tier, self.policy.tiers[tier].actions)
+        for a in (*base, *(before or ()), *extra):
             if a not in out:
                 out.append(a)
         return out
@@ -127,7 +122,7 @@ class Decider:
             "entity_kind": s["entity_kind"],
             "entity": s["entity"],
             "tier": tier,
-            "actions": self._actions(rule.id, tier, extra, None),
+            "actions": self._actions(rule, tier, extra, None),
             "fraud_type": s["fraud_type"],
             "score": s["score"],
             "first_ts": s["ts"],
@@ -142,7 +137,7 @@ class Decider:
             "policy_version": self.policy.version,
         }
 
-    def _merge(self, a: dict, s: dict, tier: str, extra: tuple[str, ...]) -> dict:
+    def _merge(self, rule: Rule, a: dict, s: dict, tier: str, extra: tuple[str, ...]) -> dict:
         a["n_signals"] += 1
         if len(a["signal_ids"]) < MAX_SIGNAL_IDS:
             a["signal_ids"] = [*a["signal_ids"], s["signal_id"]]
@@ -157,6 +152,6 @@ class Decider:
             a["tier"] = tier
             a["escalations"] += 1
             a["sla_due"] = min(a["sla_due"], self._sla(tier, s["ts"]))
-        a["actions"] = self._actions(a["rule"], a["tier"], extra, a["actions"])
+        a["actions"] = self._actions(rule, a["tier"], extra, a["actions"])
         a["policy_version"] = self.policy.version
         return a

@@ -41,7 +41,8 @@ class Rule:
     window_hours: float = 168
     doc: str = ""
     add_actions: tuple[AddActions, ...] = ()
-    # tier -> actions for this rule's alerts, instead of the tier's (a mule account is not visited)
+    # tier -> actions for this rule's alerts instead of the tier's (a mule account or a staff
+    # account is not visited at home); a YAML list means the same actions at every tier
     actions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -104,9 +105,11 @@ def parse_policy(text: str) -> Policy:
             for a in r.get("add_actions") or []
         )
         own = r.get("actions") or {}
+        if isinstance(own, list):  # one list: the same actions at every tier
+            own = dict.fromkeys(TIERS, own)
         if not isinstance(own, dict) or set(own) - set(TIERS):
             raise FanzhaError(
-                f"policy: rule '{rid}' actions must map tiers ({', '.join(TIERS)}) to action lists"
+                f"policy: rule '{rid}' actions must be a list, or map tiers ({', '.join(TIERS)}) to lists"
             )
         rules.append(
             Rule(

@@ -4,10 +4,14 @@ Each module's docstring says which fraud it catches, which report motivates it, 
 and what it cannot see. All of them pass `fanzha.engine.check.check_detector`.
 """
 
+from fanzha.detectors.access_anomaly import AccessAnomaly
+from fanzha.detectors.access_rules import AccessRules
 from fanzha.detectors.fraud_contact import FraudContact
 from fanzha.detectors.mule_account import MuleAccount
 from fanzha.detectors.text_fraud import TextFraud
 
-DEFAULT_DETECTORS = (FraudContact, MuleAccount, TextFraud)
+DEFAULT_DETECTORS = (FraudContact, MuleAccount, TextFraud, AccessRules, AccessAnomaly)
 
-__all__ = ["DEFAULT_DETECTORS", "FraudContact", "MuleAccount", "TextFraud"]
+__all__ = [
+    "DEFAULT_DETECTORS", "AccessAnomaly", "AccessRules", "FraudContact", "MuleAccount", "TextFraud",
+]

@@ -1,9 +1,11 @@
 """What fanzha found, read from the store, as the scorecard's `Predictions`.
 
-One collector per capability that exists: warnings (an alert from a warning detector on a phone
-means that person is warned at the alert's first event time) and funds (fanzha.investigate.funds:
-each case traced as of its report, what a freeze then could hold, batch mule labels). Every other
-capability stays None (n/a) until its investigation lands and adds a collector here.
+One collector per capability that exists. Warnings: an alert from a warning detector on a phone
+means that person is warned at the alert's first event time. Funds (fanzha.investigate.funds):
+each case traced as of its report, what a freeze then could hold, batch mule labels. Leaks: the
+leak-source investigation ranks the sites of each refund-scam victim; the access watch's alerts
+name the insider accesses. Every other capability stays None (n/a) until its investigation
+lands and adds a collector here.
 """
 
 from __future__ import annotations
@@ -40,7 +42,81 @@ def collect_warnings(store: Store, detectors: tuple[str, ...] = WARNING_DETECTOR
     )
 
 
+LEAK_FRAUD_TYPES = ("fake_customer_service",)  # the scams run on stolen waybills (report 004)
+INSIDER_RULE_SCORE = 0.85  # as the policy's access-insider rule
+
+
+def collect_leak_sources(
+    store: Store, fraud_types: tuple[str, ...] = LEAK_FRAUD_TYPES
+) -> pl.DataFrame:
+    """phone (a victim's), site, rank (1 = most likely source) from `fanzha leaks source`."""
+    from fanzha.errors import FanzhaError
+    from fanzha.investigate.leaks import leak_source
+
+    frames = []
+    for ft in fraud_types:
+        try:
+            frames.append(leak_source(store, ft).victim_sites.select("phone", "site", "rank"))
+        except FanzhaError:  # no cases of that type in this world
+            continue
+    if not frames:
+        return pl.DataFrame(
+            {"phone": [], "site": [], "rank": []},
+            schema={"phone": pl.String, "site": pl.String, "rank": pl.Int64},
+        )
+    return pl.concat(frames).sort("phone", "rank").unique(["phone", "site"], keep="first")
+
+
+def collect_insider_accesses(store: Store) -> set[str]:
+    """Access ids an analyst is pointed at: the reads `access_rules` alerts on (score >= the
+    policy's insider threshold, with the earlier reads of a run it names), and for each
+    account-day `access_anomaly` put within its site's budget, the accesses of that day any
+    access rule marked (or, if none did, every read of that day)."""
+    sig = pl.from_arrow(store.signals())
+    acc = pl.from_arrow(store.read_events("waybill_access", 0, store.max_seq()))
+    if not sig.height or not acc.height:
+        return set()
+    rules = sig.filter(
+        (pl.col.detector == "access_rules") & (pl.col.score >= INSIDER_RULE_SCORE)
+    ).select(event_id=pl.col.event_ids.list.explode(keep_nulls=False))
+    ids = set(acc.join(rules, on="event_id")["access_id"].drop_nulls().to_list())
+    days = sig.filter(
+        (pl.col.detector == "access_anomaly")
+        & (pl.col.details.str.json_path_match("$.within_budget") == "true")
+    ).select(
+        site=pl.col.details.str.json_path_match("$.site"),
+        operator_account=pl.col.entity,
+        day=pl.col.details.str.json_path_match("$.local_day").cast(pl.Int64),
+    )
+    if days.height:
+        from fanzha.detectors.access_anomaly import AccessAnomalySettings
+        from fanzha.detectors.access_rules import TOUCH
+
+        off = int(AccessAnomalySettings().utc_offset_hours * 3_600_000)
+        marked = sig.filter(pl.col.detector == "access_rules").select(
+            event_id=pl.col.event_ids.list.first(), marked=pl.lit(True)
+        )
+        local = (
+            acc.with_columns(day=(pl.col.ts.dt.epoch("ms") + off) // 86_400_000)
+            .join(days, on=["site", "operator_account", "day"])
+            .join(marked, on="event_id", how="left")
+            .with_columns(any_marked=pl.col.marked.any().over("site", "operator_account", "day"))
+        )
+        pick = pl.when(pl.col.any_marked).then(pl.col.marked.fill_null(False))
+        ids |= set(
+            local.filter(pick.otherwise(pl.col.action.is_in(TOUCH)))["access_id"]
+            .drop_nulls()
+            .to_list()
+        )
+    return ids
+
+
 def collect_predictions(store: Store) -> Predictions:
     from fanzha.investigate.funds import scorecard_predictions
 
-    return Predictions(warnings=collect_warnings(store), **scorecard_predictions(store))
+    return Predictions(
+        warnings=collect_warnings(store),
+        leak_sources=collect_leak_sources(store),
+        insider_accesses=collect_insider_accesses(store),
+        **scorecard_predictions(store),
+    )
