@@ -5,7 +5,8 @@ and what it cannot see. All of them pass `fanzha.engine.check.check_detector`.
 """
 
 from fanzha.detectors.fraud_contact import FraudContact
+from fanzha.detectors.registration_risk import RegistrationRisk
 
-DEFAULT_DETECTORS = (FraudContact,)
+DEFAULT_DETECTORS = (FraudContact, RegistrationRisk)
 
-__all__ = ["DEFAULT_DETECTORS", "FraudContact"]
+__all__ = ["DEFAULT_DETECTORS", "FraudContact", "RegistrationRisk"]

@@ -1,0 +1,1 @@
+"""Investigations: batch analyses over the event log that produce cases and lists."""
