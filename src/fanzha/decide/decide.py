@@ -89,7 +89,7 @@ class Decider:
             cur = open_.get(k)
             window = dt.timedelta(hours=rule.window_hours)
             if cur is not None and s["ts"] <= cur["last_ts"] + window:
-                cur = self._merge(dict(cur), s, tier, extra)
+                cur = self._merge(dict(cur), rule, s, tier, extra)
             else:
                 cur = self._new(rule, key, s, tier, extra)
             open_[k] = touched[k] = cur
@@ -100,9 +100,12 @@ class Decider:
         upserts = pa.Table.from_pylist(list(touched.values()), schema=ALERT_SCHEMA)
         return upserts, {"open": table}
 
-    def _actions(self, tier: str, extra: tuple[str, ...], before: list[str] | None) -> list[str]:
+    def _actions(
+        self, rule: Rule, tier: str, extra: tuple[str, ...], before: list[str] | None
+    ) -> list[str]:
         out: list[str] = []
-        for a in (*self.policy.tiers[tier].actions, *(before or ()), *extra):
+        base = rule.actions if rule.actions is not None else self.policy.tiers[tier].actions
+        for a in (*base, *(before or ()), *extra):
             if a not in out:
                 out.append(a)
         return out
@@ -119,7 +122,7 @@ class Decider:
             "entity_kind": s["entity_kind"],
             "entity": s["entity"],
             "tier": tier,
-            "actions": self._actions(tier, extra, None),
+            "actions": self._actions(rule, tier, extra, None),
             "fraud_type": s["fraud_type"],
             "score": s["score"],
             "first_ts": s["ts"],
@@ -134,7 +137,7 @@ class Decider:
             "policy_version": self.policy.version,
         }
 
-    def _merge(self, a: dict, s: dict, tier: str, extra: tuple[str, ...]) -> dict:
+    def _merge(self, a: dict, rule: Rule, s: dict, tier: str, extra: tuple[str, ...]) -> dict:
         a["n_signals"] += 1
         if len(a["signal_ids"]) < MAX_SIGNAL_IDS:
             a["signal_ids"] = [*a["signal_ids"], s["signal_id"]]
@@ -149,6 +152,6 @@ class Decider:
             a["tier"] = tier
             a["escalations"] += 1
             a["sla_due"] = min(a["sla_due"], self._sla(tier, s["ts"]))
-        a["actions"] = self._actions(a["tier"], extra, a["actions"])
+        a["actions"] = self._actions(rule, a["tier"], extra, a["actions"])
         a["policy_version"] = self.policy.version
         return a

@@ -41,6 +41,7 @@ class Rule:
     window_hours: float = 168
     doc: str = ""
     add_actions: tuple[AddActions, ...] = ()
+    actions: tuple[str, ...] | None = None  # replace the tier's actions (accounts are not phoned)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def parse_policy(text: str) -> Policy:
                 float(r.get("window_hours", 168)),
                 str(r.get("doc", "")),
                 adds,
+                tuple(r["actions"]) if r.get("actions") is not None else None,
             )
         )
     detectors = doc.get("detectors") or {}

@@ -60,6 +60,7 @@ from fanzha.store import Store
 from fanzha.store.tables import LIST_SCHEMA
 
 DETECTOR = "registration_risk"
+REF = "rings:"  # list entries of this investigation: ref = "rings:" + ring (or the account)
 LABELS = ("black", "authorised", "household", "shared_network", "normal")
 
 
@@ -624,6 +625,45 @@ def _promo_orders(
     )
 
 
+def promoter_report(registry: pl.DataFrame, registrations: pl.DataFrame) -> pl.DataFrame:
+    """Per team (registered, or only seen as a registration's promoter code): issuer, area,
+    devices, validity, and its registrations inside and outside its authorisation."""
+    c = pl.col
+    s = RingSettings()
+    reg = _registrations(
+        registrations.filter(c.promoter_id.is_not_null())
+        if registrations.height
+        else registrations,
+        registry if registry.height else _empty("promoter"),
+        s,
+    )
+    grants = registry.filter(c.action == "grant") if registry.height else _empty("promoter")
+    teams = grants.group_by("team_id").agg(
+        issuer=c.issuer.first(),
+        counties=c.county.drop_nulls().n_unique(),
+        devices=c.device_id.drop_nulls().n_unique(),
+        valid=pl.concat_str(
+            [c.valid_from.min().dt.strftime("%Y-%m-%d"), c.valid_to.max().dt.strftime("%Y-%m-%d")],
+            separator="..",
+        ),
+    )
+    used = reg.group_by(team_id="promoter_id").agg(
+        inside=c.authorised.sum(),
+        outside=(~c.authorised).sum(),
+        why_outside=c.outside.drop_nulls().unique().sort().head(3).str.join("; "),
+    )
+    return (
+        teams.join(used, on="team_id", how="full", coalesce=True)
+        .with_columns(
+            c.inside.fill_null(0),
+            c.outside.fill_null(0),
+            c.counties.fill_null(0),
+            c.devices.fill_null(0),
+        )
+        .sort("team_id")
+    )
+
+
 # --- actions and linkage ------------------------------------------------------------------------
 
 
@@ -665,9 +705,13 @@ def list_entries(rings: Rings, orders: pl.DataFrame, now: dt.datetime) -> pa.Tab
         .then(pl.lit(", ring ") + c.cluster)
         .otherwise(pl.lit("")),
         evidence=pl.coalesce(c.own_evidence, pl.lit("member of ring ") + c.cluster),
-        ref=pl.coalesce(c.cluster, c.account),
+        ref=REF + pl.coalesce(c.cluster, c.account),
     )
-    promo = rings.promo_orders
+    promo = rings.promo_orders.join(
+        rings.accounts.select("account", ring=pl.coalesce(c.cluster, c.account)),
+        on="account",
+        how="left",
+    ).with_columns(c.ring.fill_null(c.account))
     order_rows = promo.select(
         list_name=pl.lit("cancel"),
         partner="platform",
@@ -676,7 +720,7 @@ def list_entries(rings: Rings, orders: pl.DataFrame, now: dt.datetime) -> pa.Tab
         action=pl.lit("cancel the order before it ships"),
         reason=pl.lit("new-user deal abused by a black account (薅羊毛)"),
         evidence=c.why + " " + c.account + ", shipped to " + c.ship_address.fill_null("?"),
-        ref="account",
+        ref=REF + c.ring,
     )
     df = pl.concat([accounts, order_rows], how="vertical_relaxed")
     df = df.with_columns(
