@@ -11,11 +11,13 @@ import pytest
 from fanzha.detectors import DEFAULT_DETECTORS, FraudContact
 from fanzha.engine.check import check_detector
 from fanzha.engine.protocol import empty_signals, signals_from
-from scenario import city_log
+from scenario import city_log, registrations_log
 
 # The event set each detector is checked on; a new detector must add its own here.
 SCENARIOS = {
     "fraud_contact": lambda: city_log(seed=1, calls=400, sms=120),
+    # 437 events: above the one-event-batch limit (that check runs in test_registration_risk)
+    "registration_risk": lambda: registrations_log(ring=60),
 }
 
 
