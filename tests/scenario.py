@@ -166,3 +166,45 @@ def registrations(seed: int = 7, ring: int = 40) -> dict[str, pa.Table]:
 
 def registrations_log(seed: int = 7, **kw) -> dict[str, pa.Table]:
     return as_log(registrations(seed, **kw))
+
+
+def ring_orders(seed: int = 7, ring: int = 40) -> pa.Table:
+    """Orders after the registrations of `registrations()`: the ring's shop-a/shop-b accounts take
+    1-cent / 1-yuan new-user deals shipped to two depots (lockstep); the family, the Wi-Fi users
+    and the ordinary people buy at list price or with a common coupon, shipped home."""
+    rng = random.Random(seed)
+    t0 = START + dt.timedelta(days=3)
+    rows = []
+    depots = ["广东省广州市番禺区石楼镇物流园3号仓", "广东省广州市番禺区石楼镇物流园4号仓"]
+    deals = [("newuser-rice-1fen", 1, 5990), ("newuser-oil-1yuan", 100, 6990)]
+    for i in range(ring):
+        for j, plat in ((0, "shop-a"), (1, "shop-b")):
+            for k in range(1 + (i + j) % 2):
+                deal, paid, price = deals[(i + k) % 2]
+                rows.append({"ts": t0 + dt.timedelta(minutes=7 * i + 3 * j + k),
+                             "order_id": f"O-r-{i}-{j}-{k}", "account_id": f"r-{i}-{j}",
+                             "platform": plat, "deal_id": deal, "amount_fen": paid,
+                             "list_price_fen": price, "ship_name": "王仓管",
+                             "ship_phone": "13712345678", "ship_address": depots[(i + k) % 2]})
+    home = "广西贵港市桂平市木乐镇幸福村3组12号"
+    for k, (acct, plat) in enumerate((("f-0", "shop-a"), ("f-1", "shop-a"), ("f-2", "shop-b"))):
+        rows.append({"ts": t0 + dt.timedelta(hours=1 + k), "order_id": f"O-f-{k}",
+                     "account_id": acct, "platform": plat, "deal_id": "coupon-20off",
+                     "amount_fen": 4000, "list_price_fen": 5000, "ship_name": "李家",
+                     "ship_phone": "13812345678", "ship_address": home})
+    for i in range(60):
+        plat = RING_PLATFORMS[i % 5]
+        if plat not in ("shop-a", "shop-b"):
+            continue
+        coupon = rng.random() < 0.5
+        rows.append({"ts": t0 + dt.timedelta(hours=2, minutes=i), "order_id": f"O-w-{i}",
+                     "account_id": f"w-{i}", "platform": plat,
+                     "deal_id": "coupon-20off" if coupon else None,
+                     "amount_fen": 2400 if coupon else 3000, "list_price_fen": 3000,
+                     "ship_name": f"顾客{i}", "ship_phone": f"1350000{i:04d}",
+                     "ship_address": f"广西贵港市港北区贵城街道{i}号"})
+    return table("order", rows)
+
+
+def registrations_with_orders_log(seed: int = 7, ring: int = 40) -> dict[str, pa.Table]:
+    return as_log({**registrations(seed, ring), "order": ring_orders(seed, ring)})

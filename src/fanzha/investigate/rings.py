@@ -88,6 +88,7 @@ class RingSettings:
     # FRAUDAR
     lockstep_blocks: int = 3
     lockstep_min_accounts: int = 10
+    lockstep_min_edges: int = 2  # an account with this many edges into a block's columns joins it
     lockstep_min_density_ratio: float = 3.0  # block density vs the whole graph's
     promo_max_paid_share: float = 0.2  # a deal order paid at most this share of list price
     registration: RegistrationRiskSettings = field(default_factory=RegistrationRiskSettings)
@@ -571,8 +572,20 @@ def lockstep(orders: pl.DataFrame, s: RingSettings) -> tuple[pl.DataFrame, pl.Da
             background, 1e-9
         ):
             break
-        accs = ra.filter(c.r.is_in(pl.Series(rr.astype(np.uint32)).implode()))["account"]
         cols = ca.filter(c.c.is_in(pl.Series(cc.astype(np.uint32)).implode()))["column"]
+        # the block's columns define the lockstep: every account with at least
+        # `lockstep_min_edges` of its edges into them is in it (greedy peeling keeps only the
+        # densest rows, and would leave the gang's one-order accounts out)
+        accs = (
+            e.filter(c.column.is_in(cols.implode()))
+            .group_by("account")
+            .len()
+            .filter(c.len >= s.lockstep_min_edges)["account"]
+            .sort()
+        )
+        accs = pl.concat(
+            [accs, ra.filter(c.r.is_in(pl.Series(rr.astype(np.uint32)).implode()))["account"]]
+        ).unique().sort()
         blocks.append(pl.DataFrame({"block": b, "account": accs, "density": density}))
         cols_out.append(pl.DataFrame({"block": b, "column": cols}))
         e = e.filter(~(c.account.is_in(accs.implode()) & c.column.is_in(cols.implode())))
