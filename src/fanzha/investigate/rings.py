@@ -173,7 +173,9 @@ def _registrations(r: pl.DataFrame, registry: pl.DataFrame, s: RingSettings) -> 
         "device_id",
         "platform",
     )
-    r = authorisation(r, reg_rows)
+    # the investigation reads the whole registry, whenever it was loaded (the detector, which
+    # streams, only knows the registry rows logged before each registration)
+    r = authorisation(r, reg_rows.with_columns(seq=pl.lit(-1, pl.Int64)))
     return r.with_columns(account=pl.col.platform + ":" + pl.col.account_id)
 
 
@@ -208,18 +210,29 @@ def _accounts(
     )
     acc = pl.concat([acc, ordered], how="diagonal_relaxed")
     risk = pl.DataFrame(
-        schema={"account": pl.String, "own_score": pl.Float64, "own_evidence": pl.String}
+        schema={
+            "account": pl.String,
+            "own_score": pl.Float64,
+            "own_evidence": pl.String,
+            "relayed": pl.Boolean,
+        }
     )
     if signals is not None and signals.height:
         risk = (
             signals.filter(c.entity_kind == "account")
             .sort(["score", "seq"], descending=[True, False])
             .group_by("entity", maintain_order=True)
-            .agg(own_score=c.score.first(), own_evidence=c.evidence.first())
+            .agg(
+                own_score=c.score.first(),
+                own_evidence=c.evidence.first(),
+                relayed=c.details.str.json_path_match("$.code_far")
+                .is_in(["province", "city"])
+                .any(),
+            )
             .rename({"entity": "account"})
         )
     acc = acc.join(risk, on="account", how="left").with_columns(
-        c.own_score.fill_null(0.0), c.authorised.fill_null(False)
+        c.own_score.fill_null(0.0), c.authorised.fill_null(False), c.relayed.fill_null(False)
     )
     return acc.sort("account").with_row_index("node").with_columns(c.node.cast(pl.Int64))
 
@@ -460,8 +473,9 @@ def _label_accounts(
     ring = pl.when(c.ring_label == "black").then(c.ring_score).otherwise(0.0).fill_null(0.0)
     ring_part = pl.when(c.tied.fill_null(False)).then(ring).otherwise(ring * 0.5)
     a = a.with_columns(score=pl.max_horizontal(c.own_score, ring_part).clip(0, 1))
+    # inside a registered team's authorisation: not black, unless the code was relayed far away
     a = a.with_columns(
-        score=pl.when(c.authorised & (c.own_score < s.account_min_score))
+        score=pl.when(c.authorised & ~c.relayed)
         .then(pl.min_horizontal(c.score, pl.lit(0.1)))
         .otherwise(c.score)
     )
@@ -583,9 +597,13 @@ def lockstep(orders: pl.DataFrame, s: RingSettings) -> tuple[pl.DataFrame, pl.Da
             .filter(c.len >= s.lockstep_min_edges)["account"]
             .sort()
         )
-        accs = pl.concat(
-            [accs, ra.filter(c.r.is_in(pl.Series(rr.astype(np.uint32)).implode()))["account"]]
-        ).unique().sort()
+        accs = (
+            pl.concat(
+                [accs, ra.filter(c.r.is_in(pl.Series(rr.astype(np.uint32)).implode()))["account"]]
+            )
+            .unique()
+            .sort()
+        )
         blocks.append(pl.DataFrame({"block": b, "account": accs, "density": density}))
         cols_out.append(pl.DataFrame({"block": b, "column": cols}))
         e = e.filter(~(c.account.is_in(accs.implode()) & c.column.is_in(cols.implode())))
