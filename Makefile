@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) bench/engine.py
 	$(PY) bench/sim.py
 	$(PY) bench/privacy.py
+	$(PY) bench/rings.py
 
 # Refresh requirements.lock from a clean environment after changing pyproject.toml.
 lock:
