@@ -25,7 +25,8 @@ How (batch, over the whole log):
 4. Each cluster is scored (mean registration risk of its accounts from the `registration_risk`
    detector's signals, identities per device, lockstep share; zero when its registrations are
    inside an authorised promotion team's authorisation) and explained in a sentence; each account
-   gets score = max(its own registration risk, its ring's score) and a label:
+   gets score = max(its own registration risk, its ring's score if the ring is black and the
+   account holds one of the ring's devices, phones, addresses or payment accounts) and a label:
    black (in a black ring, or suspect on its own), authorised (a registered team's activation),
    household (a few identities sharing a phone or address), shared_network, normal.
 5. Actions (`act`): freeze / cancel list entries per platform with evidence, cancellation of the
@@ -491,7 +492,7 @@ def _label_accounts(
         how="left",
     ).join(tied, on="node", how="left")
     ring = pl.when(c.ring_label == "black").then(c.ring_score).otherwise(0.0).fill_null(0.0)
-    ring_part = pl.when(c.tied.fill_null(False)).then(ring).otherwise(ring * 0.5)
+    ring_part = pl.when(c.tied.fill_null(False)).then(ring).otherwise(0.0)
     a = a.with_columns(score=pl.max_horizontal(c.own_score, ring_part).clip(0, 1))
     # inside a registered team's authorisation: not black, unless the code was relayed far away
     a = a.with_columns(
