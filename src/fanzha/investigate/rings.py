@@ -9,7 +9,8 @@ few depots (100+ tonnes of rice seized) and sell the rest for fraud.
 How (batch, over the whole log):
 1. An account-attribute graph: each account (from registrations and orders) is joined to its
    registering device and code-submitting device (one "dev:" node space), its IP /24, the phone
-   it was verified with, its shipping addresses and payment accounts, and its registration minute.
+   it was verified with, its shipping addresses and payment accounts, and its registration minute
+   on its network.
    An attribute held by one account is dropped. Edge weight = the attribute type's weight x a
    rarity factor log(N/d)/log(N) (an attribute shared by few of N accounts says more than one
    shared by many). Networks that serve many accounts through about as many devices (carrier
@@ -256,7 +257,9 @@ def _edges(
         reg.select(
             "account",
             kind=pl.lit("minute"),
-            value=(c.ts.dt.epoch("ms") // 60_000).cast(pl.String),
+            # the same minute on the same network: lockstep registration (the minute alone
+            # glues unrelated people together once there are many registrations a minute)
+            value=(c.ts.dt.epoch("ms") // 60_000).cast(pl.String) + "@" + c.net,
         ),
         orders.select(
             account=c.platform + ":" + c.account_id,
