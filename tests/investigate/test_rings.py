@@ -133,6 +133,10 @@ def test_lists_notices_per_platform_gang_and_person(found):
     assert frozen == set(rings.promo_orders["account"])
     assert set(acc.filter(pl.col.list_name == "cancel")["entity"]) == set(black["account"]) - frozen
     assert acc["evidence"].str.len_chars().min() > 20
+    # an account sold on and logged into from elsewhere is frozen too
+    logins = pl.DataFrame({"platform": ["social-c"], "account_id": ["r-5-2"]})
+    sold = pl.from_arrow(list_entries(rings, frames["order"], now, logins))
+    assert sold.filter(pl.col.entity == "social-c:r-5-2")["list_name"].to_list() == ["freeze"]
     orders = entries.filter(pl.col.entity_kind == "order")
     assert set(orders["entity"]) == set(rings.promo_orders["order_id"])
     assert (orders["list_name"] == "cancel").all()

@@ -120,7 +120,7 @@ def load(store: Store) -> dict[str, pl.DataFrame]:
     top = store.max_seq()
     out = {
         k: pl.from_arrow(store.read_events(k, 0, top))
-        for k in ("registration", "order", "promoter")
+        for k in ("registration", "order", "promoter", "login")
     }
     sig = pl.from_arrow(store.signals())
     out["signals"] = sig.filter(pl.col.detector == DETECTOR) if sig.height else sig
@@ -733,16 +733,21 @@ def _entry_ids(df: pl.DataFrame) -> pl.Series:
     return pl.Series("entry_id", sha256_32(canon.to_arrow()))
 
 
-def list_entries(rings: Rings, orders: pl.DataFrame, now: dt.datetime) -> pa.Table:
-    """Freeze (used after registration: evidence for police) or cancel (never used) each black
-    account, per platform; cancel the lockstep deal orders before they ship."""
+def list_entries(
+    rings: Rings, orders: pl.DataFrame, now: dt.datetime, logins: pl.DataFrame | None = None
+) -> pa.Table:
+    """Freeze (used after registration, by an order or a login: evidence for police) or cancel
+    (never used) each black account, per platform; cancel the lockstep deal orders."""
     c = pl.col
     black = rings.black()
-    used = (
-        orders.select(account=c.platform.fill_null("?") + ":" + c.account_id).unique()
-        if orders.height
-        else pl.DataFrame(schema={"account": pl.String})
-    )
+    used = pl.concat(
+        [
+            f.select(account=c.platform.fill_null("?") + ":" + c.account_id)
+            for f in (orders, logins)
+            if f is not None and f.height
+        ]
+        or [pl.DataFrame(schema={"account": pl.String})]
+    ).unique()
     acc = black.join(used.with_columns(used=pl.lit(True)), on="account", how="left")
     acc = acc.with_columns(
         list_name=pl.when(c.used.fill_null(False))
@@ -882,7 +887,7 @@ def act(
     lists/<platform>.csv, gangs.json, identity_notices.csv and .json, rings.csv."""
     now = now or dt.datetime.now(dt.UTC)
     d = load(store)
-    entries = list_entries(rings, d["order"], now)
+    entries = list_entries(rings, d["order"], now, d["login"])
     added = store.add_list_entries(entries)
     gangs = gang_notices(rings)
     for g in gangs:
