@@ -748,7 +748,9 @@ def list_entries(
         ]
         or [pl.DataFrame(schema={"account": pl.String})]
     ).unique()
-    acc = black.join(used.with_columns(used=pl.lit(True)), on="account", how="left")
+    acc = black.join(used.with_columns(used=pl.lit(True)), on="account", how="left").join(
+        rings.clusters.select("cluster", "explanation"), on="cluster", how="left"
+    )
     acc = acc.with_columns(
         list_name=pl.when(c.used.fill_null(False))
         .then(pl.lit("freeze"))
@@ -766,7 +768,13 @@ def list_entries(
         + pl.when(c.cluster.is_not_null())
         .then(pl.lit(", ring ") + c.cluster)
         .otherwise(pl.lit("")),
-        evidence=pl.coalesce(c.own_evidence, pl.lit("member of ring ") + c.cluster),
+        evidence=pl.coalesce(
+            c.own_evidence,
+            pl.lit("shares a device, phone, address or payment account with ring ")
+            + c.cluster
+            + ": "
+            + c.explanation,
+        ),
         ref=REF + pl.coalesce(c.cluster, c.account),
     )
     promo = rings.promo_orders.join(
