@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(PY) bench/leaks.py
 	$(PY) bench/privacy.py
 	$(PY) bench/funds.py
+	$(PY) bench/rings.py
 
 # Refresh requirements.lock from a clean environment after changing pyproject.toml.
 lock:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from fanzha import ids
 from fanzha.events import kind
 from fanzha.ingest import Source, ingest
 from fanzha.store import Store
@@ -101,3 +102,144 @@ def money(seed: int = 0, normal: int = 300) -> dict[str, pa.Table]:
                  "amount_fen": 300_000, "transfer_id": "LATE"})
     return {"transfer": pa.concat_tables([t, table("transfer", rows)]),
             "case": table("case", cases)}
+# --- registrations: a village-push ring, an authorised team, a busy public Wi-Fi, a family -------
+
+RING_COUNTY = "450821"  # 贵港市 平南县 (rural): where the gang harvests
+TEAM_COUNTY = "450881"  # 桂平市 (rural): where the authorised team works
+UPSTREAM = "440113"  # 广州市 番禺区: where the upstream types the codes
+CITY = "450802"  # 贵港市 港北区 (urban)
+TEAM = "yb-team-01"
+TABLETS = ("yb-tab-1", "yb-tab-2")
+RING_PLATFORMS = ("shop-a", "shop-b", "social-c", "video-d", "live-g")
+
+
+def _person(rng: random.Random, age: int, n: int) -> dict:
+    birth = dt.date(2026 - age, 1 + n % 12, 1 + n % 27)
+    return {
+        "id_number": ids.resident_id.fake(rng, birth_date=birth),
+        "phone": ids.phone.fake_mobile(rng),
+        "name": f"人{n}",
+    }
+
+
+def registrations(seed: int = 7, ring: int = 40) -> dict[str, pa.Table]:
+    """Hand-made registrations (UTC; local = +8 h) and the promoter registry:
+    - ring: `ring` elderly villagers of RING_COUNTY, 5 accounts each within minutes, registered
+      from 3 upstream devices and 2 IPs in UPSTREAM, where the codes are typed (accounts r-*);
+    - the authorised team TEAM in TEAM_COUNTY: 30 elderly villagers, half on its 2 tablets, half
+      on their own phones, with its code (accounts y-*); and 4 registrations with its code in
+      another county, 2 on a tablet without the code (outside its authorisation: accounts x-*);
+    - a busy public Wi-Fi in CITY: 60 young people on one IP, each on their own phone (w-*);
+    - a family in TEAM_COUNTY sharing one phone: 3 people, 4 accounts (f-*);
+    - 30 ordinary sign-ups (o-*)."""
+    rng = random.Random(seed)
+    day1 = START + dt.timedelta(days=1, hours=1)  # 09:00 local
+    rows: list[dict] = []
+    n = 0
+
+    def add(p: dict, platform: str, account: str, ts: dt.datetime, **kw) -> None:
+        rows.append({"ts": ts, "platform": platform, "account_id": account, **p, **kw})
+
+    devs, ips = ["gang-d1", "gang-d2", "gang-d3"], ["183.1.2.3", "183.9.8.7"]
+    for i in range(ring):
+        p = _person(rng, 62 + i % 20, n := n + 1)
+        t = day1 + dt.timedelta(minutes=4 * i)
+        for j, plat in enumerate(RING_PLATFORMS):
+            d, ip = devs[(i + j) % 3], ips[(i + j) % 2]
+            add(p, plat, f"r-{i}-{j}", t + dt.timedelta(seconds=70 * j + 30), device_id=d,
+                ip=ip, ip_county=UPSTREAM, code_device_id=d, code_ip=ip, code_ip_county=UPSTREAM,
+                phone_county=RING_COUNTY)
+    for i in range(30):
+        p = _person(rng, 60 + i % 25, n := n + 1)
+        own = f"own-{n}"
+        home = f"113.70.{i}.{10 + i}"
+        add(p, "yibao", f"y-{i}", day1 + dt.timedelta(minutes=7 * i),
+            device_id=TABLETS[i % 2] if i % 2 == 0 else own, ip=home, ip_county=TEAM_COUNTY,
+            code_device_id=own, code_ip=home, code_ip_county=TEAM_COUNTY,
+            phone_county=TEAM_COUNTY, promoter_id=TEAM)
+    for i in range(4):
+        p = _person(rng, 70 + i, n := n + 1)
+        add(p, "yibao", f"x-code-{i}", day1 + dt.timedelta(hours=3, minutes=9 * i),
+            device_id=f"own-{n}", ip=f"113.71.{i}.9", ip_county="450922",
+            code_device_id=f"own-{n}", code_ip=f"113.71.{i}.9", code_ip_county="450922",
+            phone_county="450922", promoter_id=TEAM)
+    for i in range(2):
+        p = _person(rng, 66 + i, n := n + 1)
+        add(p, "shop-a", f"x-tab-{i}", day1 + dt.timedelta(hours=5, minutes=9 * i),
+            device_id=TABLETS[0], ip="113.72.0.9", ip_county=TEAM_COUNTY,
+            code_device_id=f"own-{n}", code_ip="113.72.0.9", code_ip_county=TEAM_COUNTY,
+            phone_county=TEAM_COUNTY)
+    wifi = day1 + dt.timedelta(days=1)
+    for i in range(60):
+        p = _person(rng, 20 + i % 20, n := n + 1)
+        add(p, RING_PLATFORMS[i % 5], f"w-{i}", wifi + dt.timedelta(minutes=3 * i),
+            device_id=f"own-{n}", ip="113.64.1.1", ip_county=CITY, code_device_id=f"own-{n}",
+            code_ip="113.64.1.1", code_ip_county=CITY, phone_county=CITY)
+    family = [_person(rng, age, n := n + 1) for age in (72, 69, 41)]
+    for k, (who, plat) in enumerate(((0, "shop-a"), (1, "shop-a"), (2, "shop-b"),
+                                      (2, "social-c"))):
+        add(family[who], plat, f"f-{k}", day1 + dt.timedelta(hours=2, minutes=15 * k),
+            device_id="fam-phone", ip="113.70.99.5", ip_county=TEAM_COUNTY,
+            code_device_id="fam-phone", code_ip="113.70.99.5", code_ip_county=TEAM_COUNTY,
+            phone_county=TEAM_COUNTY)
+    for i in range(30):
+        p = _person(rng, 18 + (i * 7) % 60, n := n + 1)
+        county = (CITY, TEAM_COUNTY, RING_COUNTY)[i % 3]
+        add(p, RING_PLATFORMS[i % 5], f"o-{i}", START + dt.timedelta(hours=5 * i),
+            device_id=f"own-{n}", ip=f"113.80.{i}.7", ip_county=county,
+            code_device_id=f"own-{n}", code_ip=f"113.80.{i}.7", code_ip_county=county,
+            phone_county=county)
+    grants = [{"county": c} for c in (RING_COUNTY, TEAM_COUNTY)] + [
+        {"device_id": d, "member": f"member-{k}"} for k, d in enumerate(TABLETS)
+    ] + [{"platform": "yibao"}]
+    registry = [{"ts": START - dt.timedelta(days=2), "team_id": TEAM, "issuer": "贵港市医疗保障局",
+                 "action": "grant", "valid_from": START - dt.timedelta(days=1),
+                 "valid_to": START + dt.timedelta(days=30), "document_no": "GGYB-2026-07", **g}
+                for g in grants]
+    return {"registration": table("registration", rows), "promoter": table("promoter", registry)}
+
+
+def registrations_log(seed: int = 7, **kw) -> dict[str, pa.Table]:
+    return as_log(registrations(seed, **kw))
+
+
+def ring_orders(seed: int = 7, ring: int = 40) -> pa.Table:
+    """Orders after the registrations of `registrations()`: the ring's shop-a/shop-b accounts take
+    1-cent / 1-yuan new-user deals shipped to two depots (lockstep); the family, the Wi-Fi users
+    and the ordinary people buy at list price or with a common coupon, shipped home."""
+    rng = random.Random(seed)
+    t0 = START + dt.timedelta(days=3)
+    rows = []
+    depots = ["广东省广州市番禺区石楼镇物流园3号仓", "广东省广州市番禺区石楼镇物流园4号仓"]
+    deals = [("newuser-rice-1fen", 1, 5990), ("newuser-oil-1yuan", 100, 6990)]
+    for i in range(ring):
+        for j, plat in ((0, "shop-a"), (1, "shop-b")):
+            for k in range(1 + (i + j) % 2):
+                deal, paid, price = deals[(i + k) % 2]
+                rows.append({"ts": t0 + dt.timedelta(minutes=7 * i + 3 * j + k),
+                             "order_id": f"O-r-{i}-{j}-{k}", "account_id": f"r-{i}-{j}",
+                             "platform": plat, "deal_id": deal, "amount_fen": paid,
+                             "list_price_fen": price, "ship_name": "王仓管",
+                             "ship_phone": "13712345678", "ship_address": depots[(i + k) % 2]})
+    home = "广西贵港市桂平市木乐镇幸福村3组12号"
+    for k, (acct, plat) in enumerate((("f-0", "shop-a"), ("f-1", "shop-a"), ("f-2", "shop-b"))):
+        rows.append({"ts": t0 + dt.timedelta(hours=1 + k), "order_id": f"O-f-{k}",
+                     "account_id": acct, "platform": plat, "deal_id": "coupon-20off",
+                     "amount_fen": 4000, "list_price_fen": 5000, "ship_name": "李家",
+                     "ship_phone": "13812345678", "ship_address": home})
+    for i in range(60):
+        plat = RING_PLATFORMS[i % 5]
+        if plat not in ("shop-a", "shop-b"):
+            continue
+        coupon = rng.random() < 0.5
+        rows.append({"ts": t0 + dt.timedelta(hours=2, minutes=i), "order_id": f"O-w-{i}",
+                     "account_id": f"w-{i}", "platform": plat,
+                     "deal_id": "coupon-20off" if coupon else None,
+                     "amount_fen": 2400 if coupon else 3000, "list_price_fen": 3000,
+                     "ship_name": f"顾客{i}", "ship_phone": f"1350000{i:04d}",
+                     "ship_address": f"广西贵港市港北区贵城街道{i}号"})
+    return table("order", rows)
+
+
+def registrations_with_orders_log(seed: int = 7, ring: int = 40) -> dict[str, pa.Table]:
+    return as_log({**registrations(seed, ring), "order": ring_orders(seed, ring)})

@@ -13,7 +13,7 @@ from fanzha.testing import random_events
 from helpers import ROOT
 
 DESIGN_KINDS = ["call", "sms", "visit", "app", "transfer", "registration", "login", "order",
-                "waybill_access", "roster", "card", "report", "case"]
+                "waybill_access", "roster", "card", "report", "case", "promoter"]
 
 
 def test_every_kind_of_the_design_is_defined():

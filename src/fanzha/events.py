@@ -604,6 +604,45 @@ _kind(
     },
 )
 
+_kind(
+    "promoter",
+    "An authorisation of a promotion team (村推/地推: e.g. medical-insurance e-voucher "
+    "activation in villages) by the body that issued it, one row per county of its area and one "
+    "per member device; or the revocation of the whole team. The team's code is what platforms "
+    "see as a registration's promoter_id.",
+    "issuing body (medical-insurance bureau) or the platform that runs the promotion",
+    [
+        Field("team_id", "token", "the team's promoter / invite code", required=True),
+        Field("issuer", "token", "who authorised it (e.g. 贵港市医疗保障局)", required=True),
+        Field(
+            "action",
+            "enum",
+            "grant a county or device; revoke the team from ts on",
+            choices=("grant", "revoke"),
+            default="grant",
+        ),
+        Field("valid_from", "ts", "start of the authorisation (UTC)"),
+        Field("valid_to", "ts", "end of the authorisation (UTC); open-ended if empty"),
+        Field("county", "county", "a county of the team's authorised area"),
+        Field("device_id", "token", "a member's registered device (tablet or phone)"),
+        Field("member", "token", "the member using that device"),
+        Field("platform", "token", "the platform the team may bring accounts to"),
+        Field("document_no", "token", "number of the authorisation document"),
+    ],
+    {
+        "ts": "2026-02-20T02:00:00Z",
+        "team_id": "yb-team-01",
+        "issuer": "贵港市医疗保障局",
+        "action": "grant",
+        "valid_from": "2026-03-01T00:00:00Z",
+        "valid_to": "2026-06-30T16:00:00Z",
+        "county": "450821",
+        "device_id": "yb0-tab-00",
+        "platform": "yibao",
+        "source": "ybj-guigang",
+    },
+)
+
 
 def kind(name: str) -> EventKind:
     """Look up an event kind; a clear error names the known kinds."""

@@ -14,7 +14,7 @@ from fanzha.detectors.text_fraud import TextFraud, TextFraudSettings
 from fanzha.engine.check import check_detector, run_detector
 from fanzha.engine.protocol import empty_signals, signals_from, signals_key
 from fanzha.testing import as_log
-from scenario import city_log, money
+from scenario import city_log, money, registrations_log
 from text_corpus import text_log, tiny_text_model
 from warehouse import warehouse_log
 
@@ -33,6 +33,8 @@ SCENARIOS = {
     "mule_account": lambda: as_log(money(seed=1)),
     "access_rules": lambda: warehouse_log(seed=1, days=3, per_day=20),
     "access_anomaly": lambda: _with_rules(warehouse_log(seed=2, days=6, per_day=12)),
+    # 437 events: above the one-event-batch limit (that check runs in test_registration_risk)
+    "registration_risk": lambda: registrations_log(ring=60),
 }
 # Detectors that need more than their default settings to do anything (a model file, ...).
 BUILDERS = {

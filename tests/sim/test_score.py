@@ -147,9 +147,10 @@ def test_score_json_written_by_fanzha_score_keeps_the_contract(world, scored):
     w = on_disk["warning"]
     assert 0 <= w["victims_warned_before_payment"] <= 1 and w["false_warnings_per_10k"] >= 0
     assert on_disk["numbers"]["precision"] is None  # not built yet: n/a, never faked
-    assert on_disk["meta"]["capabilities_built"] == ["warning", "funds", "leaks"]
+    assert on_disk["meta"]["capabilities_built"] == ["warning", "funds", "accounts", "leaks"]
     f = on_disk["funds"]
     assert all(0 <= f[k] <= 1 for k in ("money_traced_share", "money_frozen_share",
                                          "mule_precision", "mule_recall") if f[k] is not None)
+    assert all(0 <= v <= 1 for v in on_disk["accounts"].values())
     html = (world / "report.html").read_text()
     assert "fanzha scorecard" in html and html.count("data:image/png;base64,") >= 3

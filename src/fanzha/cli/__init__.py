@@ -8,6 +8,7 @@ import sys
 import traceback
 
 from fanzha.cli import (  # noqa: F401 - registers the commands
+    accounts,
     engine,
     funds,
     ingest,

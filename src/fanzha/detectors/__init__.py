@@ -8,10 +8,14 @@ from fanzha.detectors.access_anomaly import AccessAnomaly
 from fanzha.detectors.access_rules import AccessRules
 from fanzha.detectors.fraud_contact import FraudContact
 from fanzha.detectors.mule_account import MuleAccount
+from fanzha.detectors.registration_risk import RegistrationRisk
 from fanzha.detectors.text_fraud import TextFraud
 
-DEFAULT_DETECTORS = (FraudContact, MuleAccount, TextFraud, AccessRules, AccessAnomaly)
+DEFAULT_DETECTORS = (
+    FraudContact, MuleAccount, TextFraud, AccessRules, AccessAnomaly, RegistrationRisk,
+)
 
 __all__ = [
-    "DEFAULT_DETECTORS", "AccessAnomaly", "AccessRules", "FraudContact", "MuleAccount", "TextFraud",
+    "DEFAULT_DETECTORS", "AccessAnomaly", "AccessRules", "FraudContact", "MuleAccount",
+    "RegistrationRisk", "TextFraud",
 ]

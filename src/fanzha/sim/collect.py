@@ -2,10 +2,11 @@
 
 One collector per capability that exists. Warnings: an alert from a warning detector on a phone
 means that person is warned at the alert's first event time. Funds (fanzha.investigate.funds):
-each case traced as of its report, what a freeze then could hold, batch mule labels. Leaks: the
-leak-source investigation ranks the sites of each refund-scam victim; the access watch's alerts
-name the insider accesses. Every other capability stays None (n/a) until its investigation
-lands and adds a collector here.
+each case traced as of its report, what a freeze then could hold, batch mule labels. Accounts: the
+freeze / cancel list entries of the rings investigation (`ref` "rings:<ring>"): accounts are black
+accounts in that ring, orders are promotion abuse. Leaks: the leak-source investigation ranks the
+sites of each refund-scam victim; the access watch's alerts name the insider accesses. Every
+other capability stays None (n/a) until its investigation lands and adds a collector here.
 """
 
 from __future__ import annotations
@@ -111,11 +112,49 @@ def collect_insider_accesses(store: Store) -> set[str]:
     return ids
 
 
+def _ring_entries(store: Store, entity_kind: str) -> pl.DataFrame:
+    from fanzha.investigate.rings import REF
+
+    lists = pl.from_arrow(store.list_entries())
+    if not lists.height:
+        return pl.DataFrame(schema={"entity": pl.String, "ring": pl.String})
+    return (
+        lists.filter(
+            pl.col.list_name.is_in(["freeze", "cancel"])
+            & (pl.col.entity_kind == entity_kind)
+            & pl.col.ref.str.starts_with(REF)
+        )
+        .select("entity", ring=pl.col.ref.str.strip_prefix(REF))
+        .unique("entity", keep="first")
+        .sort("entity")
+    )
+
+
+def collect_account_rings(store: Store) -> pl.DataFrame:
+    """platform, account_id, ring of every account on a freeze or cancel list of the rings
+    investigation (entity "platform:account_id")."""
+    e = _ring_entries(store, "account")
+    parts = e["entity"].str.split_exact(":", 1).struct.rename_fields(["platform", "account_id"])
+    return e.with_columns(parts.alias("p")).unnest("p").select("platform", "account_id", "ring")
+
+
+def collect_black_accounts(store: Store) -> set[tuple[str, str]]:
+    r = collect_account_rings(store)
+    return set(zip(r["platform"].to_list(), r["account_id"].to_list(), strict=True))
+
+
+def collect_promo_orders(store: Store) -> set[str]:
+    return set(_ring_entries(store, "order")["entity"].to_list())
+
+
 def collect_predictions(store: Store) -> Predictions:
     from fanzha.investigate.funds import scorecard_predictions
 
     return Predictions(
         warnings=collect_warnings(store),
+        black_accounts=collect_black_accounts(store),
+        account_rings=collect_account_rings(store),
+        promo_orders=collect_promo_orders(store),
         leak_sources=collect_leak_sources(store),
         insider_accesses=collect_insider_accesses(store),
         **scorecard_predictions(store),

@@ -1066,6 +1066,7 @@ def legit_promoters(P: Population, sc: dict, clock: Clock, seed: int, ev: Events
     out = []
     for team in range(int(life["legit_promoter_teams"])):
         tablets = token(f"yb{team}-tab-", np.arange(3), 2)
+        ev.add("promoter", _promoter_registry(P, clock, f"yb-team-{team + 1:02d}", tablets))
         for d in range(clock.days):
             vs = rural_v[
                 rng.integers(0, len(rural_v), int(life["legit_promoter_villages_per_day"]))
@@ -1107,6 +1108,40 @@ def legit_promoters(P: Population, sc: dict, clock: Clock, seed: int, ev: Events
                 ev.add("sms", code_sms(P, cand, "yibao", ts, rng))
                 out.append(pl.DataFrame({"account_id": acct, "person": cand}))
     return pl.concat(out) if out else pl.DataFrame()
+
+
+def _promoter_registry(P: Population, clock: Clock, team: str, tablets: pl.Series) -> pl.DataFrame:
+    """The bureau's authorisation of a promotion team (report 000: 第三方渠道…获得授权): every
+    rural county of the city, the team's tablets, the e-voucher platform, issued a week before."""
+    issued = clock.start_ms - 7 * DAY_MS
+    counties = sorted(
+        {str(c) for c, urban in zip(P.county_codes, P.county_urban, strict=True) if not urban}
+    )
+    grants = (
+        [{"county": c} for c in counties]
+        + [{"device_id": d, "member": f"{team}-m{i + 1}"} for i, d in enumerate(tablets)]
+        + [{"platform": "yibao"}]
+    )
+    rows = [
+        {
+            "ts": issued,
+            "team_id": team,
+            "issuer": "广西壮族自治区医疗保障局",
+            "action": "grant",
+            "valid_from": issued,
+            "valid_to": clock.end_ms + 90 * DAY_MS,
+            "document_no": f"GXYB-{team}",
+            "county": None,
+            "device_id": None,
+            "member": None,
+            "platform": None,
+            **g,
+        }
+        for g in grants
+    ]
+    return pl.DataFrame(
+        rows, schema_overrides={"ts": pl.Int64, "valid_from": pl.Int64, "valid_to": pl.Int64}
+    )
 
 
 def visits(P: Population, sc: dict, clock: Clock, seed: int, ev: Events) -> None:

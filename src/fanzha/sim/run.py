@@ -1,8 +1,9 @@
 """`fanzha score DIR`: the whole pipeline on a sim world, compared with its truth.
 
 A fresh store; every file of DIR/ingest.yaml ingested as ONE batch (so the log is in event-time
-order across kinds, as a live feed would be); the engine; the investigations that exist (none yet);
-then the predictions are collected and scored, and DIR/score.json and DIR/report.html written.
+order across kinds, as a live feed would be); the engine; the investigations that exist (account
+rings, which put black accounts and abused deal orders on freeze/cancel lists); then the
+predictions are collected and scored, and DIR/score.json and DIR/report.html written.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import yaml
 from fanzha.engine.runner import Engine
 from fanzha.errors import FanzhaError
 from fanzha.ingest import IngestOptions, ParseOptions, Source, ingest
+from fanzha.investigate import rings
 from fanzha.sim.collect import collect_predictions
 from fanzha.sim.score import METRICS, score
 from fanzha.sim.truth import load_truth
@@ -68,6 +70,12 @@ def fresh_db(world: Path, db: str | None) -> str:
     return db
 
 
+def _world_end(truth: Any) -> dt.datetime:
+    """The world's last moment: the investigations run then (list entries are dated by it)."""
+    end = truth.world.get("end_ms")
+    return dt.datetime.fromtimestamp(end / 1000, dt.UTC) if end else dt.datetime.now(dt.UTC)
+
+
 def score_world(
     world: str | Path,
     db: str | None = None,
@@ -91,6 +99,9 @@ def score_world(
             on_commit=(lambda s, top: run_progress(s.watermark, top)) if run_progress else None
         )
         t_run = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        rings.act(store, rings.find_rings_in(store), now=_world_end(truth))
+        t_investigate = time.perf_counter() - t2
         predictions = collect_predictions(store)
         n_alerts = store.alerts().num_rows
     result: dict[str, Any] = score(truth, predictions)
@@ -114,6 +125,7 @@ def score_world(
         "capabilities_built": predictions.built(),
         "ingest_seconds": round(t_ingest, 3),
         "engine_seconds": round(t_run, 3),
+        "investigate_seconds": round(t_investigate, 3),
         "scored_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     (d / "score.json").write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")

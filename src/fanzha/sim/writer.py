@@ -10,6 +10,7 @@ Partner shapes:
 - warehouse: the WMS access log with the vendor's own column names and times in epoch seconds;
   the HR roster as CSV.
 - vendor-x: app events as JSONL; app-96110: citizens' reports; police: confirmations and cases.
+- insurance-bureau: the registry of authorised promotion teams (kind `promoter`) as CSV.
 
 `DIR/ingest.yaml` lists every file with its kind and ingest options (`--map`, `--money-unit`,
 `--time-unit`, `--set source=...`) and the equivalent `fanzha ingest` command line.
@@ -184,6 +185,14 @@ def write_world(
     for kind, name in (("login", "logins.parquet"), ("order", "orders.parquet")):
         _parquet(_typed_ts(get(kind)), out / "platform" / name)
         files.append(_entry(f"platform/{name}", kind, "platform"))
+
+    promoters = get("promoter")
+    if promoters.height:
+        promoters = promoters.with_columns(
+            ts=_iso(), valid_from=_iso("valid_from"), valid_to=_iso("valid_to")
+        )
+    _csv(promoters, out / "insurance-bureau" / "promoters.csv")
+    files.append(_entry("insurance-bureau/promoters.csv", "promoter", "insurance-bureau"))
 
     wa = get("waybill_access")
     wms, wms_map = _partner_columns(wa.with_columns(ts=pl.col.ts // 1000), WMS_COLUMNS)
