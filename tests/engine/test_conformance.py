@@ -8,14 +8,20 @@ from typing import ClassVar
 import polars as pl
 import pytest
 
-from fanzha.detectors import DEFAULT_DETECTORS, FraudContact
+from fanzha.detectors import DEFAULT_DETECTORS, FraudApp, FraudContact, FraudUrl
 from fanzha.engine.check import check_detector
 from fanzha.engine.protocol import empty_signals, signals_from
-from scenario import city_log
+from scenario import city_log, warning_log, with_upstream
 
 # The event set each detector is checked on; a new detector must add its own here.
 SCENARIOS = {
     "fraud_contact": lambda: city_log(seed=1, calls=400, sms=120),
+    "fraud_url": lambda: warning_log(seed=2, calls=200, visits=150, apps=0, transfers=0),
+    "fraud_app": lambda: warning_log(seed=3, calls=50, visits=0, apps=150, transfers=0),
+    "victim_risk": lambda: with_upstream(
+        warning_log(seed=4, calls=300, visits=120, apps=120, transfers=150),
+        [FraudContact(), FraudUrl(), FraudApp()],
+    ),
 }
 
 

@@ -4,8 +4,11 @@ Each module's docstring says which fraud it catches, which report motivates it, 
 and what it cannot see. All of them pass `fanzha.engine.check.check_detector`.
 """
 
+from fanzha.detectors.fraud_app import FraudApp
 from fanzha.detectors.fraud_contact import FraudContact
+from fanzha.detectors.fraud_url import FraudUrl
+from fanzha.detectors.victim_risk import VictimRisk
 
-DEFAULT_DETECTORS = (FraudContact,)
+DEFAULT_DETECTORS = (FraudContact, FraudUrl, FraudApp, VictimRisk)
 
-__all__ = ["DEFAULT_DETECTORS", "FraudContact"]
+__all__ = ["DEFAULT_DETECTORS", "FraudApp", "FraudContact", "FraudUrl", "VictimRisk"]
