@@ -7,7 +7,15 @@ import os
 import sys
 import traceback
 
-from fanzha.cli import engine, ingest, intel, privacy, schema, sim  # noqa: F401 - registers commands
+from fanzha.cli import (  # noqa: F401 - registers commands
+    dispatch,
+    engine,
+    ingest,
+    intel,
+    privacy,
+    schema,
+    sim,
+)
 from fanzha.cli._app import app
 from fanzha.errors import FanzhaError
 

@@ -1,8 +1,11 @@
 """What fanzha found, read from the store, as the scorecard's `Predictions`.
 
-One collector per capability that exists. Today only warnings: an alert from a warning detector
-(`fraud_contact`) on a phone means that person is warned at the alert's first event time. Every
-other capability stays None (n/a) until its investigation lands and adds a collector here.
+One collector per capability that exists. Warnings: an alert on a phone whose first signal comes
+from a warning detector (victim_risk, which every exposure detector feeds through the policy;
+the exposure detectors themselves, should a policy alert on them directly) means that person is
+warned at the alert's first event time. Dissuasion: the tasks `fanzha dispatch` made from the
+alerts, and the outcomes recorded against them. Every other capability stays None (n/a) until
+its investigation lands and adds a collector here.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import polars as pl
 from fanzha.sim.score import Predictions
 from fanzha.store import Store
 
-WARNING_DETECTORS = ("fraud_contact",)
+WARNING_DETECTORS = ("victim_risk", "fraud_contact", "fraud_url", "fraud_app")
 
 
 def collect_warnings(store: Store, detectors: tuple[str, ...] = WARNING_DETECTORS) -> pl.DataFrame:
@@ -39,5 +42,25 @@ def collect_warnings(store: Store, detectors: tuple[str, ...] = WARNING_DETECTOR
     )
 
 
+def collect_dissuasion(store: Store) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(tasks, outcomes) with times as UTC ms."""
+    tasks = pl.from_arrow(store.tasks()).select(
+        "entity",
+        "action",
+        "status",
+        pl.col.created_ts.dt.epoch("ms"),
+        pl.col.due_ts.dt.epoch("ms"),
+        "task_id",
+    )
+    due = tasks.select("task_id", "due_ts")
+    outcomes = (
+        pl.from_arrow(store.outcomes())
+        .select("task_id", "outcome", pl.col.outcome_ts.dt.epoch("ms"))
+        .join(due, on="task_id", how="left")
+    )
+    return tasks, outcomes
+
+
 def collect_predictions(store: Store) -> Predictions:
-    return Predictions(warnings=collect_warnings(store))
+    tasks, outcomes = collect_dissuasion(store)
+    return Predictions(warnings=collect_warnings(store), tasks=tasks, outcomes=outcomes)

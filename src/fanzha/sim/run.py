@@ -2,7 +2,8 @@
 
 A fresh store; every file of DIR/ingest.yaml ingested as ONE batch (so the log is in event-time
 order across kinds, as a live feed would be); the engine; the investigations that exist (none yet);
-then the predictions are collected and scored, and DIR/score.json and DIR/report.html written.
+dispatch of the alerts' tasks to a file sink in DIR/dispatch/ (one JSONL file per channel); then
+the predictions are collected and scored, and DIR/score.json and DIR/report.html written.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from fanzha.dispatch import FileSink, dispatch
 from fanzha.engine.runner import Engine
 from fanzha.errors import FanzhaError
 from fanzha.ingest import IngestOptions, ParseOptions, Source, ingest
@@ -91,6 +93,13 @@ def score_world(
             on_commit=(lambda s, top: run_progress(s.watermark, top)) if run_progress else None
         )
         t_run = time.perf_counter() - t1
+        sink_dir = d / "dispatch"
+        if sink_dir.is_dir():  # the tasks of an earlier score of this world
+            for p in sink_dir.glob("*.jsonl"):
+                p.unlink()
+        t2 = time.perf_counter()
+        sent = dispatch(store, FileSink(sink_dir))
+        t_dispatch = time.perf_counter() - t2
         predictions = collect_predictions(store)
         n_alerts = store.alerts().num_rows
     result: dict[str, Any] = score(truth, predictions)
@@ -114,6 +123,8 @@ def score_world(
         "capabilities_built": predictions.built(),
         "ingest_seconds": round(t_ingest, 3),
         "engine_seconds": round(t_run, 3),
+        "dispatch_seconds": round(t_dispatch, 3),
+        "tasks_skipped": sent.skipped,
         "scored_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     (d / "score.json").write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
