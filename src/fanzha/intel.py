@@ -23,7 +23,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import polars as pl
 import pyarrow as pa
 
@@ -33,7 +32,6 @@ from fanzha.ingest.validate import host_of
 
 STATUSES = ("reported", "suspected", "confirmed", "cleared")
 ALERTING = ("suspected", "confirmed")
-TARGET_KINDS = ("phone", "url", "domain", "app", "account", "bank_account")
 
 FACT_SCHEMA = pa.schema(
     [
@@ -218,6 +216,29 @@ def transitions(facts: pl.DataFrame, s: IntelSettings = IntelSettings()) -> pl.D
         status_source=pl.when(pl.col.changed).then(label).forward_fill().over(key),
     )
     return f.drop("_rkey", "_verdict", "_vts", "_strong", "_dscore")
+
+
+LISTING_SCHEMA = transitions(_empty_facts()).to_arrow().schema
+
+
+def update(
+    facts: pa.Table, listings: pa.Table, new: pl.DataFrame, s: IntelSettings
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(all facts, all listings) after new facts: only the values they touch are folded again,
+    so a detector's step costs what its new facts cost, not what the whole list does."""
+    old_f = pl.from_arrow(facts)
+    old_l = pl.from_arrow(listings)
+    assert isinstance(old_f, pl.DataFrame) and isinstance(old_l, pl.DataFrame)
+    if new.height == 0:
+        return old_f, old_l
+    new = new.select(old_f.columns).cast(dict(old_f.schema))  # type: ignore[arg-type]
+    key = ["kind", "value"]
+    touched = new.select(key).unique()
+    all_f = pl.concat([old_f, new]).sort("seq", "event_id")
+    again = transitions(all_f.join(touched, on=key, how="semi"), s)
+    kept = old_l.join(touched, on=key, how="anti")
+    lst = pl.concat([kept, again.select(old_l.columns).cast(dict(old_l.schema))])  # type: ignore[arg-type]
+    return all_f, lst.sort("seq", "event_id")
 
 
 def alerting(status: pl.Expr, expires: pl.Expr, at: pl.Expr) -> pl.Expr:
@@ -427,14 +448,3 @@ def entry(kind: str, value: str, trans: pl.DataFrame) -> IntelEntry | None:
         for h in mine.to_dicts()
     ]
     return IntelEntry(**row, history=history)
-
-
-def details_role(details: str | None) -> str | None:
-    """The role a signal's details give (exposed, suspect), if any."""
-    if not details:
-        return None
-    try:
-        d = orjson.loads(details)
-    except orjson.JSONDecodeError:
-        return None
-    return d.get("role") if isinstance(d, dict) else None

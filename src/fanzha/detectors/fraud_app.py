@@ -34,12 +34,13 @@ from fanzha.engine.protocol import Batch, Lookup, State, empty_signals, history_
 from fanzha.events import TS_TYPE
 from fanzha.intel import (
     FACT_SCHEMA,
+    LISTING_SCHEMA,
     IntelSettings,
     facts_from_reports,
     facts_from_signals,
     looked_back,
     status_at,
-    transitions,
+    update,
 )
 
 _DATA = yaml.safe_load(
@@ -78,7 +79,11 @@ class FraudApp:
     kinds: ClassVar[tuple[str, ...]] = ("app", "report")
 
     def initial_state(self) -> State:
-        return {"facts": FACT_SCHEMA.empty_table(), "sessions": SESSIONS_SCHEMA.empty_table()}
+        return {
+            "facts": FACT_SCHEMA.empty_table(),
+            "listings": LISTING_SCHEMA.empty_table(),
+            "sessions": SESSIONS_SCHEMA.empty_table(),
+        }
 
     def _prefix(self, names: tuple[str, ...]) -> pl.Expr:
         return pl.any_horizontal(
@@ -96,9 +101,7 @@ class FraudApp:
             out.append(Lookup("app", ("phone",), tuple(sorted(set(sess["phone"]))), since))
         new = facts_from_reports(batch.get("report"), ("app",))
         if new.height:
-            listings = transitions(
-                pl.concat([pl.from_arrow(state["facts"]), new]), self.settings.intel
-            )
+            _, listings = update(state["facts"], state["listings"], new, self.settings.intel)
             trig = listings.filter(
                 pl.col.seq.is_in(new["seq"].implode())
                 & pl.col.status.is_in(["suspected", "confirmed"])
@@ -123,8 +126,8 @@ class FraudApp:
         unknown = apps.filter(sharing & ~remote & ~meeting & ~known)
         listed_before = old.filter(pl.col.by == "detector")["value"]
         suspects = self._suspects(unknown.filter(~pl.col.app_id.is_in(listed_before.implode())))
-        facts = pl.concat([old, reports, facts_from_signals(suspects)]).sort("seq", "event_id")
-        listings = transitions(facts, s.intel)
+        new = pl.concat([reports, facts_from_signals(suspects)])
+        facts, listings = update(state["facts"], state["listings"], new, s.intel)
         hits = status_at(apps, listings, "app_id").filter(pl.col.listed)
         listed = hits.select(
             *_APP_COLS,
@@ -148,12 +151,15 @@ class FraudApp:
         hits = pl.concat([listed, sessions, own, weak, back], how="diagonal_relaxed")
         sigs = [self._exposed(hits), suspects]
         out = pa.concat_tables(sigs) if any(t.num_rows for t in sigs) else empty_signals()
+        if new.height == 0 and first is None:
+            return out, state
         new_state = dict(state)
-        if facts.height != old.height:
+        if new.height:
             new_state["facts"] = facts.to_arrow().cast(FACT_SCHEMA)
+            new_state["listings"] = listings.to_arrow().cast(LISTING_SCHEMA)
         if first is not None:
             new_state["sessions"] = first
-        return out, new_state if new_state != dict(state) else state
+        return out, new_state
 
     def _first_sessions(
         self, sess: pl.DataFrame, state: State, batch: Batch

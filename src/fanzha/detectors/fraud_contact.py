@@ -38,12 +38,13 @@ from fanzha.engine.protocol import (
 from fanzha.intel import (
     ALERTING,
     FACT_SCHEMA,
+    LISTING_SCHEMA,
     IntelSettings,
     facts_from_reports,
     facts_from_signals,
     looked_back,
     status_at,
-    transitions,
+    update,
 )
 
 
@@ -76,7 +77,7 @@ class FraudContact:
         return tuple(self.settings.suspect_inputs)
 
     def initial_state(self) -> State:
-        return {"facts": FACT_SCHEMA.empty_table()}
+        return {"facts": FACT_SCHEMA.empty_table(), "listings": LISTING_SCHEMA.empty_table()}
 
     @property
     def _window(self) -> dt.timedelta:
@@ -92,12 +93,19 @@ class FraudContact:
             parts.append(facts_from_signals(batch.get(signals_key(n)), ("phone",)))
         return pl.concat(parts).sort("seq", "event_id")
 
+    def _listings(
+        self, batch: Batch, state: State
+    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """(new facts, all facts, listings that alert: other statuses blanked)."""
+        new = self._new_facts(batch)
+        facts, listings = update(state["facts"], state["listings"], new, self.settings.intel)
+        return new, facts, listings
+
     def lookups(self, batch: Batch, state: State) -> list[Lookup]:
         new = self._new_facts(batch)
         if new.height == 0:
             return []
-        old = pl.from_arrow(state["facts"])
-        listings = transitions(pl.concat([old, new]), self.settings.intel)
+        _, _, listings = self._listings(batch, state)
         trig = listings.filter(
             pl.col.seq.is_in(new["seq"].implode()) & pl.col.status.is_in(list(self._alerting))
         )
@@ -111,19 +119,18 @@ class FraudContact:
         ]
 
     def step(self, batch: Batch, state: State) -> tuple[pa.Table, State]:
-        old = pl.from_arrow(state["facts"])
-        new = self._new_facts(batch)
         quiet = all(batch.get(k) is None or batch[k].num_rows == 0 for k in ("call", "sms"))
-        if new.height == 0 and (old.height == 0 or quiet):
+        new, facts, listings = self._listings(batch, state)
+        if new.height == 0 and (listings.height == 0 or quiet):
             return empty_signals(), state
-        facts = pl.concat([old, new]).sort("seq", "event_id")
-        listings = transitions(facts, self.settings.intel)
-        listings = listings.with_columns(
+        alert_only = listings.with_columns(
             status=pl.when(pl.col.status.is_in(list(self._alerting))).then(pl.col.status)
         )
         contacts = _contacts(batch)
         forward = status_at(
-            contacts.filter(pl.col.number.is_in(listings["value"].implode())), listings, "number"
+            contacts.filter(pl.col.number.is_in(listings["value"].unique().implode())),
+            alert_only,
+            "number",
         ).filter(pl.col.listed)
         forward = forward.select(
             *_CONTACTS,
@@ -133,11 +140,14 @@ class FraudContact:
             confidence=pl.col.l_confidence,
             found=pl.lit("contact"),
         )
-        back = self._looked_back(batch, listings, new["seq"])
+        back = self._looked_back(batch, alert_only, new["seq"])
         signals = self._signals(pl.concat([forward, back], how="diagonal_relaxed"))
         if new.height == 0:
             return signals, state
-        return signals, {"facts": facts.to_arrow().cast(FACT_SCHEMA)}
+        return signals, {
+            "facts": facts.to_arrow().cast(FACT_SCHEMA),
+            "listings": listings.to_arrow().cast(LISTING_SCHEMA),
+        }
 
     def _looked_back(
         self, batch: Batch, listings: pl.DataFrame, new_seqs: pl.Series

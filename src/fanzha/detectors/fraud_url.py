@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, ClassVar
@@ -41,11 +42,12 @@ from fanzha.ids import IdError
 from fanzha.ingest.validate import host_of
 from fanzha.intel import (
     FACT_SCHEMA,
+    LISTING_SCHEMA,
     IntelSettings,
     facts_from_reports,
     looked_back,
     status_at,
-    transitions,
+    update,
 )
 
 _DATA = yaml.safe_load(
@@ -115,31 +117,33 @@ class FraudUrl:
     kinds: ClassVar[tuple[str, ...]] = ("visit", "sms", "report")
 
     def initial_state(self) -> State:
-        return {"facts": FACT_SCHEMA.empty_table(), "flagged": FLAGGED_SCHEMA.empty_table()}
+        return {
+            "facts": FACT_SCHEMA.empty_table(),
+            "listings": LISTING_SCHEMA.empty_table(),
+            "flagged": FLAGGED_SCHEMA.empty_table(),
+        }
 
     @property
     def _window(self) -> dt.timedelta:
         return dt.timedelta(days=self.settings.lookback_days)
 
-    def _listings(self, state: State, batch: Batch) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """(all facts, host listings) with this batch's reports folded in."""
-        new = facts_from_reports(batch.get("report"), ("url", "domain"))
-        facts = pl.concat([pl.from_arrow(state["facts"]), new]).sort("seq", "event_id")
-        hosts = _host_facts(facts, self._official_hosts(facts))
-        return facts, transitions(hosts, self.settings.intel)
-
-    def _official_hosts(self, facts: pl.DataFrame) -> set[str]:
-        vals = facts.filter(pl.col.kind == "url")["value"].to_list()
-        return {h for h in map(_host_or_none, vals) if h and self._official(h)}
+    def _listings(
+        self, state: State, batch: Batch
+    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """(this batch's facts, all facts, listings) about hosts, with this batch's reports."""
+        reports = facts_from_reports(batch.get("report"), ("url", "domain"))
+        new = _host_facts(reports, self._official)
+        facts, listings = update(state["facts"], state["listings"], new, self.settings.intel)
+        return new, facts, listings
 
     def lookups(self, batch: Batch, state: State) -> list[Lookup]:
         rep = batch.get("report")
         if rep is None or rep.num_rows == 0:
             return []
-        _, listings = self._listings(state, batch)
-        seqs = pl.from_arrow(rep.select(["seq"]))["seq"]
+        new, _, listings = self._listings(state, batch)
         trig = listings.filter(
-            pl.col.seq.is_in(seqs.implode()) & pl.col.status.is_in(["suspected", "confirmed"])
+            pl.col.seq.is_in(new["seq"].implode())
+            & pl.col.status.is_in(["suspected", "confirmed"])
         )
         if trig.height == 0:
             return []
@@ -150,12 +154,11 @@ class FraudUrl:
         s = self.settings
         if not any(_rows(batch.get(k)) for k in ("visit", "sms", "report")):
             return empty_signals(), state
-        facts, listings = self._listings(state, batch)
+        new, facts, listings = self._listings(state, batch)
         contacts = pl.concat([_visits(batch.get("visit")), _links(batch.get("sms"))])
-        new_seqs = facts_from_reports(batch.get("report"), ("url", "domain"))["seq"]
-        back = self._looked_back(batch, listings, new_seqs)
+        back = self._looked_back(batch, listings, new["seq"])
         if contacts.height == 0 and back.height == 0:
-            return empty_signals(), self._state(state, facts, None)
+            return empty_signals(), self._state(state, new, facts, listings, None)
         looks = self.lookalikes(contacts["host"].unique().to_list())
         hits = status_at(contacts, listings, "host").join(looks, on="host", how="left")
         cleared = (pl.col.l_status == "cleared") & (pl.col.ts <= pl.col.l_expires)
@@ -183,24 +186,33 @@ class FraudUrl:
             if any(t.num_rows for t in out)
             else empty_signals()
         )
-        return sigs, self._state(state, facts, suspects)
+        return sigs, self._state(state, new, facts, listings, suspects)
 
-    def _state(self, state: State, facts: pl.DataFrame, suspects: pa.Table | None) -> State:
-        changed = facts.height != state["facts"].num_rows
+    def _state(
+        self,
+        state: State,
+        new: pl.DataFrame,
+        facts: pl.DataFrame,
+        listings: pl.DataFrame,
+        suspects: pa.Table | None,
+    ) -> State:
         new_flags = suspects is not None and suspects.num_rows > 0
-        if not changed and not new_flags:
+        if new.height == 0 and not new_flags:
             return state
-        flagged = state["flagged"]
+        out = dict(state)
+        if new.height:
+            out["facts"] = facts.to_arrow().cast(FACT_SCHEMA)
+            out["listings"] = listings.to_arrow().cast(LISTING_SCHEMA)
         if new_flags:
             add = pl.from_arrow(suspects.select(["entity_kind", "entity"]))  # type: ignore[union-attr]
-            flagged = (
-                pl.concat([pl.from_arrow(flagged), add])
+            out["flagged"] = (
+                pl.concat([pl.from_arrow(state["flagged"]), add])
                 .unique()
                 .sort("entity_kind", "entity")
                 .to_arrow()
                 .cast(FLAGGED_SCHEMA)
             )
-        return {"facts": facts.to_arrow().cast(FACT_SCHEMA), "flagged": flagged}
+        return out
 
     def _looked_back(
         self, batch: Batch, listings: pl.DataFrame, new_seqs: pl.Series
@@ -477,13 +489,14 @@ def _host_or_none(v: str) -> str | None:
         return None
 
 
-def _host_facts(facts: pl.DataFrame, official: set[str]) -> pl.DataFrame:
+def _host_facts(facts: pl.DataFrame, official: Callable[[str], bool]) -> pl.DataFrame:
     """URL and domain facts as facts about hosts (a URL on a brand's own host lists nothing)."""
     if facts.height == 0:
         return facts.with_columns(kind=pl.lit("host"))
-    host = facts["value"].map_elements(_host_or_none, return_dtype=pl.String)
-    return facts.with_columns(kind=pl.lit("host"), value=host).filter(
-        pl.col.value.is_not_null() & ~pl.col.value.is_in(list(official))
+    hosts = {v: _host_or_none(v) for v in facts["value"].unique().to_list()}
+    keep = {v: h for v, h in hosts.items() if h is not None and not official(h)}
+    return facts.filter(pl.col.value.is_in(list(keep))).with_columns(
+        kind=pl.lit("host"), value=pl.col.value.replace_strict(keep, return_dtype=pl.String)
     )
 
 
