@@ -49,7 +49,7 @@ def test_citizens_raise_a_value_to_suspected_only_when_independent():
     t = fold(many)
     assert statuses(t) == ["reported", "reported", "suspected"]
     e = entry("phone", FRAUD, t)
-    assert e.reporters == 3 and e.source == "citizen" and e.confidence == 0.6
+    assert e.reporters == 3 and e.source == "citizen" and e.confidence == 0.4
 
 
 def test_an_institution_report_is_a_suspicion_at_once_and_police_decide():
@@ -142,7 +142,7 @@ def test_export_then_import_rebuilds_the_same_entries(cli, tmp_path):
     entries_csv = tmp_path / "entries.jsonl"
     cli("intel", "export", "-o", str(entries_csv), "--entries", "--status", "suspected")
     rows = [json.loads(line) for line in entries_csv.read_text().splitlines()]
-    assert [r["value"] for r in rows] == [FRAUD] and rows[0]["confidence"] == 0.6
+    assert [r["value"] for r in rows] == [FRAUD] and rows[0]["confidence"] == 0.4
 
 
 def test_import_a_plain_list_with_bad_rows_to_quarantine(cli, tmp_path):
@@ -163,7 +163,7 @@ def test_import_a_plain_list_with_bad_rows_to_quarantine(cli, tmp_path):
     (["intel", "check", "x", "--kind", "fax"], "--kind must be one of"),
     (["intel", "import", "/nonexistent.csv"], "no such file"),
     (["intel", "add", "--kind", "phone", FRAUD, "--verdict", "maybe"], "--verdict must be one of"),
-    (["intel", "check", "abc", "--at", "yesterday"], "not an ISO 8601 time"),
+    (["intel", "check", "abc", "--at", "yesterday"], "not an ISO 8601 date-time"),
 ])
 def test_bad_arguments_fail_with_one_line(cli, args, words):
     r = cli(*args, ok=False)

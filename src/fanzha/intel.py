@@ -60,7 +60,10 @@ class IntelSettings:
     suspected_days: float = 30.0
     confirmed_days: float = 180.0  # operators recycle cancelled numbers after months
     cleared_days: float = 365.0
-    suspected_confidence: float = 0.6  # at least; a detector's higher score raises it
+    suspected_confidence: float = 0.6  # an institution's or detector's suspicion (a detector's
+    # higher score raises it)
+    citizens_confidence: float = 0.4  # suspected on citizens' reports alone: couriers and
+    # telesales get reported as harassment too, so their callees should hear little of it
 
 
 def normalize_target(kind: str, value: str) -> str:
@@ -202,8 +205,10 @@ def transitions(facts: pl.DataFrame, s: IntelSettings = IntelSettings()) -> pl.D
         .then(1.0)
         .when(pl.col.status == "cleared")
         .then(0.0)
-        .when(pl.col.status == "suspected")
+        .when((pl.col.status == "suspected") & (pl.col._strong > 0))
         .then(pl.max_horizontal(pl.lit(s.suspected_confidence), pl.col._dscore.fill_null(0.0)))
+        .when(pl.col.status == "suspected")
+        .then(s.citizens_confidence)
         .otherwise(pl.min_horizontal(pl.lit(0.5), 0.1 + 0.1 * pl.col.reporters.clip(1)))
     )
     label = pl.when(pl.col.by == "detector").then(pl.col.source).otherwise(pl.col.by)

@@ -69,7 +69,7 @@ def test_reports_from_several_citizens_make_it_suspected_and_the_warning_weaker(
     reps = [report(START, FRAUD, by="citizen", verdict="report", reporter=f"1380013800{i}")
             for i in range(3)]
     (s,) = signals_for(calls=[call(START + H, FRAUD, VICTIM, 184)], reports=reps)
-    assert s["score"] == 0.9 * 0.6 and "suspected on the word of citizen" in s["evidence"]
+    assert s["score"] == 0.9 * 0.4 and "suspected on the word of citizen" in s["evidence"]
     assert '"listing":"suspected"' in s["details"]
     quiet = FraudContact(FraudContactSettings(warn_suspected=False))
     assert signals_for(calls=[call(START + H, FRAUD, VICTIM, 184)], reports=reps, det=quiet) == []

@@ -143,3 +143,12 @@ def test_inputs_are_a_setting():
     sigs = run(calls=[call(START + H, FRAUD, VICTIM, 400)], reports=[report(START, FRAUD)],
                det=only_url)
     assert sigs == []
+
+
+def test_trap_a_courier_reported_as_harassment_by_three_citizens_warns_nobody_on_short_calls():
+    courier = "18612345678"
+    reps = [report(START, courier, by="citizen", verdict="report", fraud_type=None,
+                   reporter=f"1390013900{i}") for i in range(3)]
+    calls = [call(START + H + i * M, courier, f"1380013{i:04d}", 25) for i in range(20)]
+    sigs = run(calls=calls, reports=reps)
+    assert sigs == []  # suspected on citizens' word only: 0.7 x 0.4 is below a warning

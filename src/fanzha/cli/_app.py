@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import Annotated, Any
 
@@ -61,3 +62,14 @@ def pairs(values: list[str] | None, option: str) -> dict[str, str]:
                 fail(f"{option} expects name=value, got {item!r}")
             out_[key.strip()] = val.strip()
     return out_
+
+
+def parse_time(value: str | None, option: str) -> dt.datetime | None:
+    """An ISO 8601 time from the command line (UTC unless it says otherwise); None stays None."""
+    if value is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{option}: {value!r} is not an ISO 8601 date-time")
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from fanzha.cli._app import DbOption, JsonOption, app, fail, out, print_json, store
+from fanzha.cli._app import DbOption, JsonOption, app, fail, out, parse_time, print_json, store
 from fanzha.dispatch import OUTCOMES, Templates, dispatch, open_sink, record_outcome
 
 
@@ -54,16 +53,6 @@ def dispatch_cmd(
         fail(f"no task could be delivered: {summary.errors[0] if summary.errors else 'sink error'}")
 
 
-def _at(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"{option} {value!r} is not an ISO 8601 time")
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
-
-
 @app.command("tasks")
 def tasks_cmd(
     status: Annotated[str | None, typer.Option(help="Only sent, skipped or failed tasks.")] = None,
@@ -78,7 +67,7 @@ def tasks_cmd(
     """List dissuasion tasks with their SLA deadline and outcome."""
     if status is not None and status not in ("sent", "skipped", "failed"):
         fail("--status must be one of sent, skipped, failed")
-    when = _at(overdue_at, "--overdue-at")
+    when = parse_time(overdue_at, "--overdue-at")
     with store(db, read_only=True) as s:
         rows = s.tasks(status).to_pylist()
         done = {o["task_id"]: o["outcome"] for o in s.outcomes().to_pylist()}
@@ -122,7 +111,7 @@ def outcome_cmd(
 ) -> None:
     """Record what came of a task: dissuaded, unreachable or already_paid."""
     with store(db) as s:
-        row = record_outcome(s, task, result, _at(at, "--at"), by, note)
+        row = record_outcome(s, task, result, parse_time(at, "--at"), by, note)
     if json:
         print_json(row)
     else:

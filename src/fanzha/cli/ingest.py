@@ -11,7 +11,18 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from fanzha.cli._app import DbOption, JsonOption, app, err, fail, out, pairs, print_json, store
+from fanzha.cli._app import (
+    DbOption,
+    JsonOption,
+    app,
+    err,
+    fail,
+    out,
+    pairs,
+    parse_time,
+    print_json,
+    store,
+)
 from fanzha.events import KINDS
 from fanzha.ingest import IngestOptions, ParseOptions, Source, infer_kind, ingest
 from fanzha.ingest.validate import TIME_UNITS_MS
@@ -36,16 +47,6 @@ def _sources(paths: list[Path], kind: str | None) -> list[Source]:
     if not sources:
         fail("no input files")
     return sources
-
-
-def _time(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"{option}: {value!r} is not an ISO 8601 date-time")
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 @app.command("ingest")
@@ -103,7 +104,7 @@ def ingest_cmd(
         constants=pairs(set_, "--set"),
         parse=ParseOptions(
             tz=tz,
-            epoch=_time(epoch, "--epoch"),
+            epoch=parse_time(epoch, "--epoch"),
             time_unit=time_unit,
             money_unit=money_unit,
             max_future=dt.timedelta(hours=max_future_hours),

@@ -84,7 +84,7 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
     ("dissuasion", "tasks", "dissuasion tasks sent", "count"),
     *(
         ("dissuasion", f"tasks_{a}", f"  of which {a.replace('_', ' ')}", "count")
-        for a in ("sms", "flash_sms", "call", "home_visit", "family_notice", "bank_hold")
+        for a in DISSUASION_ACTIONS
     ),
     (
         "dissuasion",
