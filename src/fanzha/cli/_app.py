@@ -64,8 +64,8 @@ def pairs(values: list[str] | None, option: str) -> dict[str, str]:
     return out_
 
 
-def parse_time(value: str | None, option: str) -> dt.datetime | None:
-    """An ISO 8601 time from the command line (UTC unless it says otherwise); None stays None."""
+def iso_time(value: str | None, option: str) -> dt.datetime | None:
+    """An option's ISO 8601 date-time; UTC when it has no offset."""
     if value is None:
         return None
     try:

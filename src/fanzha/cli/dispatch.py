@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fanzha.cli._app import DbOption, JsonOption, app, fail, out, parse_time, print_json, store
+from fanzha.cli._app import DbOption, JsonOption, app, fail, iso_time, out, print_json, store
 from fanzha.dispatch import OUTCOMES, Templates, dispatch, open_sink, record_outcome
 
 
@@ -67,7 +67,7 @@ def tasks_cmd(
     """List dissuasion tasks with their SLA deadline and outcome."""
     if status is not None and status not in ("sent", "skipped", "failed"):
         fail("--status must be one of sent, skipped, failed")
-    when = parse_time(overdue_at, "--overdue-at")
+    when = iso_time(overdue_at, "--overdue-at")
     with store(db, read_only=True) as s:
         rows = s.tasks(status).to_pylist()
         done = {o["task_id"]: o["outcome"] for o in s.outcomes().to_pylist()}
@@ -111,7 +111,7 @@ def outcome_cmd(
 ) -> None:
     """Record what came of a task: dissuaded, unreachable or already_paid."""
     with store(db) as s:
-        row = record_outcome(s, task, result, parse_time(at, "--at"), by, note)
+        row = record_outcome(s, task, result, iso_time(at, "--at"), by, note)
     if json:
         print_json(row)
     else:

@@ -17,9 +17,9 @@ from fanzha.cli._app import (
     app,
     err,
     fail,
+    iso_time,
     out,
     pairs,
-    parse_time,
     print_json,
     store,
 )
@@ -104,7 +104,7 @@ def ingest_cmd(
         constants=pairs(set_, "--set"),
         parse=ParseOptions(
             tz=tz,
-            epoch=parse_time(epoch, "--epoch"),
+            epoch=iso_time(epoch, "--epoch"),
             time_unit=time_unit,
             money_unit=money_unit,
             max_future=dt.timedelta(hours=max_future_hours),

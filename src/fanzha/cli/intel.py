@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from fanzha import ids
-from fanzha.cli._app import DbOption, JsonOption, fail, out, pairs, parse_time, print_json, store
+from fanzha.cli._app import DbOption, JsonOption, fail, iso_time, out, pairs, print_json, store
 from fanzha.cli._app import app as root
 from fanzha.events import kind as event_kind
 from fanzha.ingest import IngestOptions, Source, ingest, ingest_rows
@@ -161,7 +161,7 @@ def check_cmd(
     """Explain what is known about a value: status, who said so, its history, related URLs."""
     kind = kind or _guess_kind(value)
     _check("--kind", kind, TARGET_KINDS)
-    when = parse_time(at, "--at") or dt.datetime.now(dt.UTC)
+    when = iso_time(at, "--at") or dt.datetime.now(dt.UTC)
     try:
         norm = normalize_target(kind, value)
     except ids.IdError as e:
@@ -239,7 +239,7 @@ def list_cmd(
     with store(db, read_only=True) as s:
         e = _entries(s, kind, status)
     if active_at is not None:
-        when = parse_time(active_at, "--active-at")
+        when = iso_time(active_at, "--active-at")
         e = e.filter(pl.col.status.is_in(["suspected", "confirmed"]) & (pl.col.expires >= when))
     total = e.height
     rows = e.head(limit).to_dicts()
