@@ -22,7 +22,7 @@ def test_end_to_end_calls_and_a_police_confirmation_raise_an_alert_for_the_calle
     cli("intel", "add", "--kind", "phone", "170 1234 5678", "--source", "police",
         "--fraud-type", "冒充客服服务", "--at", "2026-03-02T02:00:00Z")
     run = json.loads(cli("run", "--json").output)
-    assert run["events"] == 4 and run["signals"] == 2
+    assert run["events"] == 4 and run["signals"] == 4  # 2 exposures, and 2 victim risk scores
     alerts = json.loads(cli("alerts", "--json").output)["alerts"]
     by = {a["entity"]: a for a in alerts}
     assert set(by) == {"13800138000", "13900139000"}

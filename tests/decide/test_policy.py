@@ -15,9 +15,11 @@ from fanzha.engine.protocol import SIGNAL_SCHEMA
 from fanzha.errors import FanzhaError
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+TIER_LINE = ("tier: CASE WHEN score >= 0.8 THEN 'high' WHEN score >= 0.5 THEN 'medium' "
+             "WHEN score >= 0.3 THEN 'low' END")
 
 
-def sig(i: int, entity: str, score: float, hours: float = 0, detector: str = "fraud_contact",
+def sig(i: int, entity: str, score: float, hours: float = 0, detector: str = "victim_risk",
         details: str | None = None) -> dict:
     return {"signal_id": f"s{i:03d}", "detector": detector, "seq": i,
             "ts": T0 + dt.timedelta(hours=hours), "entity_kind": "phone", "entity": entity,
@@ -67,7 +69,7 @@ def test_tiers_actions_and_elderly_family_notice():
                           sig(3, "C", 0.3))])
     by = {a["entity"]: a for a in got.values()}
     assert by["A"]["tier"] == "high" and "family_notice" in by["A"]["actions"]
-    assert by["A"]["sla_due"] == T0 + dt.timedelta(minutes=30)
+    assert by["A"]["sla_due"] == T0 + dt.timedelta(minutes=d.policy.tiers["high"].sla_minutes)
     assert by["B"]["tier"] == "medium" and by["B"]["actions"] == ["call", "flash_sms"]
     assert by["C"]["tier"] == "low" and by["C"]["actions"] == ["sms"]
 
@@ -77,7 +79,7 @@ def test_one_alert_per_person_within_the_window_escalated_by_new_signals():
     got = run(d, [signals(sig(1, "A", 0.4)), signals(sig(2, "A", 0.9, hours=5))])
     (a,) = got.values()
     assert a["tier"] == "high" and a["escalations"] == 1 and a["n_signals"] == 2
-    assert a["sla_due"] == T0 + dt.timedelta(hours=5, minutes=30)
+    assert a["sla_due"] == T0 + dt.timedelta(hours=5, minutes=d.policy.tiers["high"].sla_minutes)
     assert a["evidence"] == "evidence 2"
 
 
@@ -95,7 +97,7 @@ def test_after_the_window_a_new_alert_opens():
 
 def test_signals_no_rule_matches_make_no_alert_and_null_tier_drops():
     text = default_policy_text().replace(
-        "tier: CASE WHEN score >= 0.8 THEN 'high' WHEN score >= 0.5 THEN 'medium' ELSE 'low' END",
+        TIER_LINE,
         "tier: CASE WHEN score >= 0.5 THEN 'high' END")
     d = Decider(parse_policy(text))
     got = run(d, [signals(sig(1, "A", 0.9, detector="other"), sig(2, "B", 0.3),
@@ -105,7 +107,7 @@ def test_signals_no_rule_matches_make_no_alert_and_null_tier_drops():
 
 def test_a_tier_expression_giving_nonsense_is_a_clear_error():
     text = default_policy_text().replace(
-        "tier: CASE WHEN score >= 0.8 THEN 'high' WHEN score >= 0.5 THEN 'medium' ELSE 'low' END",
+        TIER_LINE,
         "tier: \"'urgent'\"")
     with pytest.raises(FanzhaError, match="gave 'urgent'"):
         Decider(parse_policy(text)).step(signals(sig(1, "A", 0.9)), {"open": None})

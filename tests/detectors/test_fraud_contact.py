@@ -6,6 +6,7 @@ import datetime as dt
 
 from fanzha.detectors.fraud_contact import FraudContact, FraudContactSettings
 from fanzha.engine.check import run_detector
+from fanzha.intel import IntelSettings
 from fanzha.testing import START, as_log
 from scenario import FRAUD, VICTIM, call, report, table
 
@@ -60,8 +61,31 @@ def test_sms_from_a_confirmed_number():
 
 def test_trap_citizen_reports_alone_do_not_make_a_number_confirmed():
     reps = [report(START, FRAUD, by="citizen", verdict="report", reporter=f"1380013800{i}")
-            for i in range(5)]
+            for i in range(2)]
     assert signals_for(calls=[call(START + H, FRAUD, VICTIM, 184)], reports=reps) == []
+
+
+def test_reports_from_several_citizens_make_it_suspected_and_the_warning_weaker():
+    reps = [report(START, FRAUD, by="citizen", verdict="report", reporter=f"1380013800{i}")
+            for i in range(3)]
+    (s,) = signals_for(calls=[call(START + H, FRAUD, VICTIM, 184)], reports=reps)
+    assert s["score"] == 0.9 * 0.4 and "suspected on the word of citizen" in s["evidence"]
+    assert '"listing":"suspected"' in s["details"]
+    quiet = FraudContact(FraudContactSettings(warn_suspected=False))
+    assert signals_for(calls=[call(START + H, FRAUD, VICTIM, 184)], reports=reps, det=quiet) == []
+
+
+def test_the_same_reporter_twice_is_one_reporter():
+    reps = [report(START + i * H, FRAUD, by="citizen", verdict="report", reporter=VICTIM)
+            for i in range(5)]
+    assert signals_for(calls=[call(START + 6 * H, FRAUD, OTHER, 184)], reports=reps) == []
+
+
+def test_a_listing_expires():
+    det = FraudContact(FraudContactSettings(intel=IntelSettings(confirmed_days=2)))
+    late = call(START + dt.timedelta(days=3), FRAUD, VICTIM, 184)
+    assert signals_for(calls=[late], reports=[report(START, FRAUD)], det=det) == []
+    assert len(signals_for(calls=[late], reports=[report(START, FRAUD)])) == 1
 
 
 def test_trap_a_cleared_number_stops_alerting():
@@ -81,3 +105,28 @@ def test_reconfirmation_does_not_signal_the_same_contact_twice():
                        reports=[report(START, FRAUD), report(START + 2 * H, FRAUD, verdict="clear"),
                                 report(START + 3 * H, FRAUD)])
     assert len(sigs) == 1
+
+
+def test_numbers_other_detectors_suspect_are_listed_and_looked_back():
+    import pyarrow as pa
+
+    from fanzha.engine.protocol import SIGNAL_SCHEMA, signals_key
+
+    log = as_log({"call": table("call", [call(START, FRAUD, OTHER, 30),
+                                         call(START + 2 * H, FRAUD, VICTIM, 184)]),
+                  "report": table("report", []), "sms": table("sms", [])})
+    first_call = log["call"]["seq"].to_pylist()[0]
+    suspicion = pa.Table.from_pylist([{
+        "signal_id": "s1", "detector": "fraud_url", "seq": first_call, "ts": START + H,
+        "entity_kind": "phone", "entity": FRAUD, "score": 0.8, "fraud_type": None,
+        "evidence": "sent an SMS with a link to a look-alike", "details": '{"role": "suspect"}',
+        "event_ids": []}], schema=SIGNAL_SCHEMA)
+    log[signals_key("fraud_url")] = suspicion
+    det = FraudContact(FraudContactSettings(suspect_inputs=("fraud_url",)))
+    assert det.signal_inputs == ("fraud_url",)
+    top = sum(t.num_rows for k, t in log.items() if not k.startswith("signals:"))
+    sigs, _ = run_detector(det, log, [top])
+    by = {s["entity"]: s for s in sigs.to_pylist()}
+    assert set(by) == {VICTIM, OTHER}
+    assert by[VICTIM]["score"] == 0.9 * 0.8  # scaled by the suspicion's confidence
+    assert "suspected on the word of fraud_url" in by[VICTIM]["evidence"]

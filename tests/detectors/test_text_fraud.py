@@ -96,7 +96,9 @@ def test_end_to_end_a_fraud_sms_alerts_its_receiver_only(cli, tmp_path, monkeypa
                  f"2026-03-02 09:05:00,{FRIEND},{VICTIM},{NORMAL_SMS}\n", encoding="utf-8")
     cli("ingest", str(p), "--kind", "sms")
     run = json.loads(cli("run", "--json").output)
-    assert run["signals"] == 2  # the sender (intelligence) and the receiver (warning)
+    # the sender (intelligence), the receiver's exposure, and victim_risk's score of the receiver
+    assert run["signals"] == 3
     (alert,) = json.loads(cli("alerts", "--json").output)["alerts"]
     assert alert["entity"] == VICTIM and alert["fraud_type"] == "fake_customer_service"
+    assert alert["rule"] == "victim-risk"
     assert alert["tier"] in ("medium", "low")

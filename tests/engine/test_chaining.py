@@ -9,7 +9,7 @@ from typing import ClassVar
 import polars as pl
 import pytest
 
-from fanzha.detectors import FraudContact
+from fanzha.detectors import FraudContact, FraudUrl
 from fanzha.engine import Engine
 from fanzha.engine.check import canonical, check_detector, run_detector
 from fanzha.engine.protocol import empty_signals, signals_from, signals_key
@@ -51,7 +51,7 @@ class RepeatedExposure:
 def test_engine_runs_upstream_first_and_batch_size_does_not_matter(db, tmp_path):
     s = open_store(db)
     ingest_city(s, tmp_path, calls=2000, sms=500)
-    dets = [RepeatedExposure(), FraudContact()]  # declared downstream first on purpose
+    dets = [RepeatedExposure(), FraudContact(), FraudUrl()]  # downstream first on purpose
     Engine(s, detectors=dets, batch_size=10**6).run()
     ref = canonical(s.signals())
     assert any(r["detector"] == "repeated_exposure" for r in s.signals().to_pylist())
@@ -74,8 +74,12 @@ def test_cycles_and_missing_inputs_are_clear_errors(db):
 
     @dataclasses.dataclass(frozen=True)
     class Loop(RepeatedExposure):
-        name: ClassVar[str] = "fraud_contact"
+        name: ClassVar[str] = "loop"
         signal_inputs: ClassVar[tuple[str, ...]] = ("repeated_exposure",)
 
+    @dataclasses.dataclass(frozen=True)
+    class Back(RepeatedExposure):
+        signal_inputs: ClassVar[tuple[str, ...]] = ("loop",)
+
     with pytest.raises(FanzhaError, match="cycle"):
-        Engine(s, detectors=[RepeatedExposure(), Loop()])
+        Engine(s, detectors=[Back(), Loop()])

@@ -8,13 +8,13 @@ from typing import ClassVar
 import polars as pl
 import pytest
 
-from fanzha.detectors import DEFAULT_DETECTORS, FraudContact
+from fanzha.detectors import DEFAULT_DETECTORS, FraudApp, FraudContact, FraudUrl
 from fanzha.detectors.access_rules import AccessRules
 from fanzha.detectors.text_fraud import TextFraud, TextFraudSettings
 from fanzha.engine.check import check_detector, run_detector
 from fanzha.engine.protocol import empty_signals, signals_from, signals_key
 from fanzha.testing import as_log
-from scenario import city_log, money, registrations_log
+from scenario import city_log, money, registrations_log, warning_log, with_upstream
 from text_corpus import text_log, tiny_text_model
 from warehouse import warehouse_log
 
@@ -35,6 +35,12 @@ SCENARIOS = {
     "access_anomaly": lambda: _with_rules(warehouse_log(seed=2, days=6, per_day=12)),
     # 437 events: above the one-event-batch limit (that check runs in test_registration_risk)
     "registration_risk": lambda: registrations_log(ring=60),
+    "fraud_url": lambda: warning_log(seed=2, calls=200, visits=150, apps=0, transfers=0),
+    "fraud_app": lambda: warning_log(seed=3, calls=50, visits=0, apps=150, transfers=0),
+    "victim_risk": lambda: with_upstream(
+        warning_log(seed=4, calls=300, visits=120, apps=120, transfers=150),
+        [FraudContact(), FraudUrl(), FraudApp()],
+    ),
 }
 # Detectors that need more than their default settings to do anything (a model file, ...).
 BUILDERS = {

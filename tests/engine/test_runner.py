@@ -67,7 +67,7 @@ def test_events_arriving_in_later_ingests_are_processed_incrementally(db, tmp_pa
     write_csv(str(p2), rows_for_csv(r), columns=r.column_names)
     ingest(s, [Source(str(p2), "report")])
     summary = Engine(s).run()
-    assert summary.events == 1 and summary.signals == 1
+    assert summary.events == 1 and summary.signals == 2  # the exposure, and victim risk's score
     assert s.alerts()["entity"].to_pylist() == [VICTIM]
 
 

@@ -10,11 +10,13 @@ import pytest
 
 from fanzha.sim.score import (
     CAPABILITIES,
+    DISSUASION_ACTIONS,
     METRICS,
     Predictions,
     empty_predictions,
     gang_purity,
     score,
+    score_dissuasion,
     score_warning,
     truth_as_predictions,
 )
@@ -57,9 +59,11 @@ def _value(result: dict, dotted: str):
 def test_fed_the_truth_the_scorecard_gives_100_percent(world):
     truth = load_truth(world)
     r = score(truth, truth_as_predictions(truth))
-    for cap, key, _, _unit in METRICS:
+    for cap, key, _, unit in METRICS:
         v = r[cap][key]
         assert v is not None, f"{cap}.{key}"
+        if unit == "count":  # counts of tasks and outcomes: not rates
+            continue
         if key in LOWER_IS_BETTER:
             assert v == (1.0 if key == "source_mean_rank" else 0.0), f"{cap}.{key} = {v}"
         else:
@@ -71,8 +75,8 @@ def test_fed_nothing_the_scorecard_gives_about_0(world):
     r = score(truth, empty_predictions())
     for cap, key, _, _unit in METRICS:
         v = r[cap][key]
-        if key in ("median_seconds_to_warning", "source_mean_rank"):
-            assert v is None  # no warning, no ranking: no time, no rank
+        if key in ("median_seconds_to_warning", "source_mean_rank", "within_sla_share"):
+            assert v is None  # no warning, no ranking, no outcome: no time, no rank, no share
         elif key in LOWER_IS_BETTER:
             assert v == 0.0
         else:
@@ -147,10 +151,35 @@ def test_score_json_written_by_fanzha_score_keeps_the_contract(world, scored):
     w = on_disk["warning"]
     assert 0 <= w["victims_warned_before_payment"] <= 1 and w["false_warnings_per_10k"] >= 0
     assert on_disk["numbers"]["precision"] is None  # not built yet: n/a, never faked
-    assert on_disk["meta"]["capabilities_built"] == ["warning", "funds", "accounts", "leaks"]
+    built = set(on_disk["meta"]["capabilities_built"])
+    assert built == {"warning", "dissuasion", "funds", "accounts", "leaks"}
     f = on_disk["funds"]
     assert all(0 <= f[k] <= 1 for k in ("money_traced_share", "money_frozen_share",
                                          "mule_precision", "mule_recall") if f[k] is not None)
     assert all(0 <= v <= 1 for v in on_disk["accounts"].values())
+    d = on_disk["dissuasion"]
+    assert d["tasks"] == sum(d[f"tasks_{a}"] for a in DISSUASION_ACTIONS) > 0
+    assert d["within_sla_share"] is None and d["outcomes_dissuaded"] == 0  # nobody reported
+    assert sum(1 for _ in (world / "dispatch").glob("*.jsonl")) >= 1
     html = (world / "report.html").read_text()
     assert "fanzha scorecard" in html and html.count("data:image/png;base64,") >= 3
+
+
+def test_dissuasion_counts_tasks_and_judges_deadlines_against_payments_and_outcomes():
+    h = 3_600_000
+    tasks = pl.DataFrame({
+        "entity": ["a", "a", "b", "c", "x"],
+        "action": ["sms", "call", "call", "home_visit", "sms"],
+        "status": ["sent", "sent", "sent", "sent", "skipped"],
+        "created_ts": [0, 0, h, 3 * h, 0],
+        "due_ts": [h, h, 3 * h, 4 * h, h],
+    })
+    outcomes = pl.DataFrame({"task_id": ["t1", "t2"], "outcome": ["dissuaded", "already_paid"],
+                             "outcome_ts": [h, 5 * h], "due_ts": [h, 4 * h]})
+    r = score_dissuasion(_tiny_truth(), tasks, outcomes)
+    assert r["tasks"] == 4 and r["tasks_sms"] == 1 and r["tasks_call"] == 2
+    assert r["tasks_family_notice"] == 0
+    # victims a, b, c pay at 2 h: only a's first task is due before
+    assert r["victims_task_due_before_payment"] == pytest.approx(1 / 3)
+    assert r["within_sla_share"] == pytest.approx(1 / 2)
+    assert r["outcomes_dissuaded"] == 1 and r["outcomes_already_paid"] == 1

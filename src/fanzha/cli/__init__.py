@@ -9,6 +9,7 @@ import traceback
 
 from fanzha.cli import (  # noqa: F401 - registers the commands
     accounts,
+    dispatch,
     engine,
     funds,
     ingest,

@@ -6,16 +6,20 @@ and what it cannot see. All of them pass `fanzha.engine.check.check_detector`.
 
 from fanzha.detectors.access_anomaly import AccessAnomaly
 from fanzha.detectors.access_rules import AccessRules
+from fanzha.detectors.fraud_app import FraudApp
 from fanzha.detectors.fraud_contact import FraudContact
+from fanzha.detectors.fraud_url import FraudUrl
 from fanzha.detectors.mule_account import MuleAccount
 from fanzha.detectors.registration_risk import RegistrationRisk
 from fanzha.detectors.text_fraud import TextFraud
+from fanzha.detectors.victim_risk import VictimRisk
 
 DEFAULT_DETECTORS = (
-    FraudContact, MuleAccount, TextFraud, AccessRules, AccessAnomaly, RegistrationRisk,
+    FraudContact, FraudUrl, FraudApp, TextFraud, VictimRisk, MuleAccount, AccessRules,
+    AccessAnomaly, RegistrationRisk,
 )
 
 __all__ = [
-    "DEFAULT_DETECTORS", "AccessAnomaly", "AccessRules", "FraudContact", "MuleAccount",
-    "RegistrationRisk", "TextFraud",
+    "DEFAULT_DETECTORS", "AccessAnomaly", "AccessRules", "FraudApp", "FraudContact", "FraudUrl",
+    "MuleAccount", "RegistrationRisk", "TextFraud", "VictimRisk",
 ]

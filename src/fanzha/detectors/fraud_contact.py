@@ -1,13 +1,19 @@
-"""Contact with a confirmed fraud number: whoever a listed number calls or texts, or who calls it.
+"""Contact with a listed fraud number: whoever a listed number calls or texts, or who calls it.
 
 Fraud caught: every impersonation, customer-service and loan script starts with a call or an SMS.
 Seed 003: once police confirm a number, 12381 finds everyone it has called or is calling and warns
 them within seconds; the people still on the line are the most urgent (Xiamen: "秒级响应").
 Looks at: call and sms events in both directions (an answered long call scores highest; a person
-who calls or texts the number is at least as exposed); report events in which police or the centre
-confirm (`verdict=confirm`) or clear (`verdict=clear`) a phone number. When a number is confirmed
-it looks back over the log (`lookback_days`) for the contacts it made before, as 12381 does; each
-contact is signalled once, by the first confirmation that covers it.
+who calls or texts the number is at least as exposed); report events about phone numbers, folded
+into the number's intelligence status by `fanzha.intel` (confirmed by police or the centre;
+suspected after reports from several citizens or one institution; cleared stops alerting; every
+listing expires); and, if `suspect_inputs` names detectors (e.g. the fraud-number model), their
+signals with role "suspect" on numbers, which make those numbers suspected. A contact with a
+suspected number scores less, in proportion to the listing's confidence.
+When a number becomes confirmed or suspected it looks back over the log (`lookback_days`) for the
+contacts it made before, as 12381 does; each contact is signalled once, by the first listing that
+covers it (a contact signalled under suspicion is signalled again, stronger, when the number is
+confirmed). Signals are on the exposed person: role "exposed", via the number.
 Cannot see: calls over OTT apps (WeChat/QQ voice), or numbers spoofed to look like others.
 """
 
@@ -20,18 +26,25 @@ from typing import ClassVar
 import polars as pl
 import pyarrow as pa
 
-from fanzha.engine.protocol import Batch, Lookup, State, empty_signals, history_key, signals_from
-from fanzha.events import TS_TYPE
-
-CHANGES_SCHEMA = pa.schema(
-    [
-        pa.field("number", pa.string()),
-        pa.field("status", pa.string()),
-        pa.field("fraud_type", pa.string()),
-        pa.field("by", pa.string()),
-        pa.field("seq", pa.int64()),
-        pa.field("ts", TS_TYPE),
-    ]
+from fanzha.engine.protocol import (
+    Batch,
+    Lookup,
+    State,
+    empty_signals,
+    history_key,
+    signals_from,
+    signals_key,
+)
+from fanzha.intel import (
+    ALERTING,
+    FACT_SCHEMA,
+    LISTING_SCHEMA,
+    IntelSettings,
+    facts_from_reports,
+    facts_from_signals,
+    looked_back,
+    status_at,
+    update,
 )
 
 
@@ -43,105 +56,130 @@ class FraudContactSettings:
     score_unanswered: float = 0.4
     score_sms: float = 0.6
     score_called_back: float = 0.85  # the person dialled or texted the fraud number
-    lookback_days: float = 7.0  # how far back a confirmation looks for earlier contacts
-    confirmers: tuple[str, ...] = ("police", "centre")
+    lookback_days: float = 7.0  # how far back a new listing looks for earlier contacts
+    warn_suspected: bool = True  # contacts with suspected (not only confirmed) numbers
+    # detectors whose role=suspect signals list numbers (the policy names them: fraud_url, whose
+    # SMS senders of fraud links are suspects, and the fraud-number model)
+    suspect_inputs: tuple[str, ...] = ()
+    intel: IntelSettings = field(default_factory=IntelSettings)
 
 
 @dataclass(frozen=True)
 class FraudContact:
-    """Signals for the people a confirmed fraud number contacts (or who contact it)."""
+    """Signals for the people a listed fraud number contacts (or who contact it)."""
 
     settings: FraudContactSettings = field(default_factory=FraudContactSettings)
     name: ClassVar[str] = "fraud_contact"
     kinds: ClassVar[tuple[str, ...]] = ("call", "sms", "report")
 
+    @property
+    def signal_inputs(self) -> tuple[str, ...]:
+        return tuple(self.settings.suspect_inputs)
+
     def initial_state(self) -> State:
-        return {"changes": CHANGES_SCHEMA.empty_table()}
+        return {"facts": FACT_SCHEMA.empty_table(), "listings": LISTING_SCHEMA.empty_table()}
 
     @property
     def _window(self) -> dt.timedelta:
         return dt.timedelta(days=self.settings.lookback_days)
 
+    @property
+    def _alerting(self) -> tuple[str, ...]:
+        return ALERTING if self.settings.warn_suspected else ("confirmed",)
+
+    def _new_facts(self, batch: Batch) -> pl.DataFrame:
+        parts = [facts_from_reports(batch.get("report"), ("phone",))]
+        for n in self.signal_inputs:
+            parts.append(facts_from_signals(batch.get(signals_key(n)), ("phone",)))
+        return pl.concat(parts).sort("seq", "event_id")
+
+    def _listings(
+        self, batch: Batch, state: State
+    ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """(new facts, all facts, listings that alert: other statuses blanked)."""
+        new = self._new_facts(batch)
+        facts, listings = update(state["facts"], state["listings"], new, self.settings.intel)
+        return new, facts, listings
+
     def lookups(self, batch: Batch, state: State) -> list[Lookup]:
-        new = _changes(batch.get("report"), self.settings.confirmers).filter(
-            pl.col.status == "confirmed"
-        )
+        new = self._new_facts(batch)
         if new.height == 0:
             return []
-        numbers = tuple(sorted(set(new["number"].to_list())))
-        since = new["ts"].min() - self._window
+        _, _, listings = self._listings(batch, state)
+        trig = listings.filter(
+            pl.col.seq.is_in(new["seq"].implode()) & pl.col.status.is_in(list(self._alerting))
+        )
+        if trig.height == 0:
+            return []
+        numbers = tuple(sorted(set(trig["value"].to_list())))
+        since = trig["ts"].min() - self._window
         return [
             Lookup("call", ("caller", "callee"), numbers, since),
             Lookup("sms", ("sender", "receiver"), numbers, since),
         ]
 
     def step(self, batch: Batch, state: State) -> tuple[pa.Table, State]:
-        old = pl.from_arrow(state["changes"])
-        new = _changes(batch.get("report"), self.settings.confirmers)
-        if new.height == 0 and old.height == 0:
+        quiet = all(batch.get(k) is None or batch[k].num_rows == 0 for k in ("call", "sms"))
+        new, facts, listings = self._listings(batch, state)
+        if new.height == 0 and (listings.height == 0 or quiet):
             return empty_signals(), state
-        changes = pl.concat([old, new]).sort("seq")
-        forward = _status_at(
-            _contacts(batch).filter(pl.col.number.is_in(changes["number"].implode())), changes
-        ).filter(pl.col.status == "confirmed")
-        back = self._looked_back(batch, changes, new)
-        hits = pl.concat([forward.with_columns(found=pl.lit("contact")), back], how="diagonal")
-        signals = self._signals(hits)
+        alert_only = listings.with_columns(
+            status=pl.when(pl.col.status.is_in(list(self._alerting))).then(pl.col.status)
+        )
+        contacts = _contacts(batch)
+        forward = status_at(
+            contacts.filter(pl.col.number.is_in(listings["value"].unique().implode())),
+            alert_only,
+            "number",
+        ).filter(pl.col.listed)
+        forward = forward.select(
+            *_CONTACTS,
+            fraud_type=pl.col.l_fraud_type,
+            by=pl.col.l_source,
+            status=pl.col.l_status,
+            confidence=pl.col.l_confidence,
+            found=pl.lit("contact"),
+        )
+        back = self._looked_back(batch, alert_only, new["seq"])
+        signals = self._signals(pl.concat([forward, back], how="diagonal_relaxed"))
         if new.height == 0:
             return signals, state
-        return signals, {"changes": changes.to_arrow().cast(CHANGES_SCHEMA)}
+        return signals, {
+            "facts": facts.to_arrow().cast(FACT_SCHEMA),
+            "listings": listings.to_arrow().cast(LISTING_SCHEMA),
+        }
 
-    def _looked_back(self, batch: Batch, changes: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-        """Contacts logged before a confirmation in this batch and not signalled yet."""
-        confirmed = new.filter(pl.col.status == "confirmed")
+    def _looked_back(
+        self, batch: Batch, listings: pl.DataFrame, new_seqs: pl.Series
+    ) -> pl.DataFrame:
+        """Contacts logged before a listing in this batch and not signalled yet."""
         past = _contacts(
             {"call": batch.get(history_key("call")), "sms": batch.get(history_key("sms"))}
         )
-        if confirmed.height == 0 or past.height == 0:
+        if past.height == 0:
             return pl.DataFrame()
-        win = self._window
-        conf = confirmed.select(
-            "number", conf_seq="seq", conf_ts="ts", c_type="fraud_type", c_by="by"
-        )
-        cand = past.join(conf, on="number").filter(
-            (pl.col.seq < pl.col.conf_seq) & (pl.col.ts >= pl.col.conf_ts - win)
-        )
-        if cand.height == 0:
+        past = past.with_columns(_key=pl.col.event_id + ":" + pl.col.channel)
+        hits = looked_back(past, listings, new_seqs, "number", self._window)
+        if hits.height == 0:
             return pl.DataFrame()
-        # signalled already when it happened (the number was confirmed then) ...
-        cand = _status_at(cand, changes).filter(pl.col.status.ne_missing("confirmed"))
-        # ... or by the look-back of an earlier confirmation of the same number
-        earlier = changes.filter(pl.col.status == "confirmed").select(
-            "number", e_seq="seq", e_ts="ts"
-        )
-        covered = (
-            cand.join(earlier, on="number")
-            .filter(
-                (pl.col.e_seq < pl.col.conf_seq)
-                & (pl.col.seq < pl.col.e_seq)
-                & (pl.col.ts >= pl.col.e_ts - win)
-            )
-            .select("event_id", "channel", "conf_seq")
-            .unique()
-        )
-        cand = cand.join(covered, on=["event_id", "channel", "conf_seq"], how="anti")
-        # the first confirmation in this batch that covers a contact is the one that signals it
-        cand = cand.sort("conf_seq").unique(["event_id", "channel"], keep="first")
-        return cand.with_columns(
-            seq=pl.col.conf_seq,
-            ts=pl.max_horizontal("ts", "conf_ts"),
-            fraud_type=pl.col.c_type,
-            by=pl.col.c_by,
-            listed_seq=pl.col.conf_seq,
+        # the warning cannot predate the listing that allows it
+        return hits.select(
+            *[c for c in _CONTACTS if c not in ("seq", "ts")],
+            seq=pl.col.t_seq,
+            ts=pl.max_horizontal("ts", "t_ts"),
+            fraud_type=pl.col.t_fraud_type,
+            by=pl.col.t_source,
+            status=pl.col.t_status,
+            confidence=pl.col.t_confidence,
             found=pl.lit("look-back"),
-        ).drop("status", "conf_seq", "conf_ts", "c_type", "c_by")
+        )
 
     def _signals(self, hits: pl.DataFrame) -> pa.Table:
         s = self.settings
         if hits.height == 0:
             return empty_signals()
         long = pl.col.duration_s >= s.long_call_s
-        score = (
+        base = (
             pl.when(pl.col.channel.is_in(["call_out", "sms_out"]))
             .then(s.score_called_back)
             .when(pl.col.channel == "sms_in")
@@ -151,6 +189,11 @@ class FraudContact:
             .when(pl.col.answered)
             .then(s.score_answered)
             .otherwise(s.score_unanswered)
+        )
+        score = (
+            pl.when(pl.col.status == "confirmed")
+            .then(base)
+            .otherwise(base * pl.col.confidence.fill_null(0.0))
         )
         what = (
             pl.when(pl.col.channel == "call_in")
@@ -165,26 +208,34 @@ class FraudContact:
             .then(pl.lit("received an SMS from "))
             .otherwise(pl.lit("sent an SMS to "))
         )
+        listing = (
+            pl.when(pl.col.status == "confirmed")
+            .then(pl.lit(", a fraud number confirmed by "))
+            .otherwise(pl.lit(", a number suspected on the word of "))
+        )
         df = hits.with_columns(
             entity_kind=pl.lit("phone"),
             entity=pl.col.person,
-            score=score,
+            score=score.clip(0.0, 1.0),
             evidence=pl.col.person
             + " "
             + what
             + pl.col.number
-            + ", a fraud number confirmed by "
-            + pl.col.by
+            + listing
+            + pl.col.by.fill_null("?")
             + pl.when(pl.col.fraud_type.is_not_null())
             .then(pl.lit(" (") + pl.col.fraud_type + ")")
             .otherwise(pl.lit(""))
-            + pl.when(pl.col.found == "look-back")
+            + pl.when(pl.col.found != "look-back")
+            .then(pl.lit(""))
+            .when(pl.col.status == "confirmed")
             .then(pl.lit("; the contact came before the confirmation"))
-            .otherwise(pl.lit("")),
+            .otherwise(pl.lit("; the contact came before the suspicion")),
             details=pl.struct(
                 role=pl.lit("exposed"),
                 via=pl.col.number,
                 via_kind=pl.lit("phone"),
+                listing=pl.col.status,
                 channel=pl.col.channel,
                 contact_ts_ms=pl.col.contact_ts.dt.epoch("ms"),
                 duration_s=pl.col.duration_s,
@@ -192,40 +243,7 @@ class FraudContact:
             ).struct.json_encode(),
             event_ids=pl.concat_list(pl.col.event_id),
         )
-        return signals_from(df, self.name, ["event_id", "channel"])
-
-
-def _changes(reports: pa.Table | None, confirmers: tuple[str, ...]) -> pl.DataFrame:
-    """Confirmations and clearances of phone numbers by police or the centre."""
-    empty = pl.from_arrow(CHANGES_SCHEMA.empty_table())
-    if reports is None or reports.num_rows == 0:
-        return empty
-    r = pl.from_arrow(reports)
-    out = r.filter(
-        (pl.col.target_kind == "phone")
-        & pl.col.reporter_kind.is_in(list(confirmers))
-        & pl.col.verdict.is_in(["confirm", "clear"])
-    ).select(
-        number=pl.col.target_value,
-        status=pl.when(pl.col.verdict == "confirm")
-        .then(pl.lit("confirmed"))
-        .otherwise(pl.lit("cleared")),
-        fraud_type=pl.col.fraud_type,
-        by=pl.col.reporter_kind,
-        seq=pl.col.seq,
-        ts=pl.col.ts,
-    )
-    return out.cast(dict(empty.schema))
-
-
-def _status_at(contacts: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
-    """Each contact with the number's listing status as of the contact's log position."""
-    listing = changes.select("seq", "number", "status", "fraud_type", "by", listed_seq=pl.col.seq)
-    return (
-        contacts.drop("fraud_type", "by", "status", "listed_seq", strict=False)
-        .sort("seq")
-        .join_asof(listing, on="seq", by="number", strategy="backward", check_sortedness=False)
-    )
+        return signals_from(df, self.name, ["event_id", "channel", "status"])
 
 
 _CONTACTS = {

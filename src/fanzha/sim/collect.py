@@ -1,12 +1,15 @@
 """What fanzha found, read from the store, as the scorecard's `Predictions`.
 
-One collector per capability that exists. Warnings: an alert from a warning detector on a phone
-means that person is warned at the alert's first event time. Funds (fanzha.investigate.funds):
-each case traced as of its report, what a freeze then could hold, batch mule labels. Accounts: the
-freeze / cancel list entries of the rings investigation (`ref` "rings:<ring>"): accounts are black
-accounts in that ring, orders are promotion abuse. Leaks: the leak-source investigation ranks the
-sites of each refund-scam victim; the access watch's alerts name the insider accesses. Every
-other capability stays None (n/a) until its investigation lands and adds a collector here.
+One collector per capability that exists. Warnings: an alert on a phone whose first signal comes
+from a warning detector (victim_risk, which every exposure detector feeds through the policy;
+the exposure detectors themselves, should a policy alert on them directly) means that person is
+warned at the alert's first event time. Dissuasion: the tasks `fanzha dispatch` made from the
+alerts, and the outcomes recorded against them. Funds (fanzha.investigate.funds): each case
+traced as of its report, what a freeze then could hold, batch mule labels. Accounts: the freeze /
+cancel list entries of the rings investigation (`ref` "rings:<ring>"): accounts are black accounts
+in that ring, orders are promotion abuse. Leaks: the leak-source investigation ranks the sites of
+each refund-scam victim; the access watch's alerts name the insider accesses. Every other
+capability stays None (n/a) until its investigation lands and adds a collector here.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import polars as pl
 from fanzha.sim.score import Predictions
 from fanzha.store import Store
 
-WARNING_DETECTORS = ("fraud_contact",)
+WARNING_DETECTORS = ("victim_risk", "fraud_contact", "fraud_url", "fraud_app")
 
 
 def collect_warnings(store: Store, detectors: tuple[str, ...] = WARNING_DETECTORS) -> pl.DataFrame:
@@ -41,6 +44,25 @@ def collect_warnings(store: Store, detectors: tuple[str, ...] = WARNING_DETECTOR
         .select(phone="entity", warned_ts=pl.col.first_ts.dt.epoch("ms"))
         .sort("phone")
     )
+
+
+def collect_dissuasion(store: Store) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(tasks, outcomes) with times as UTC ms."""
+    tasks = pl.from_arrow(store.tasks()).select(
+        "entity",
+        "action",
+        "status",
+        pl.col.created_ts.dt.epoch("ms"),
+        pl.col.due_ts.dt.epoch("ms"),
+        "task_id",
+    )
+    due = tasks.select("task_id", "due_ts")
+    outcomes = (
+        pl.from_arrow(store.outcomes())
+        .select("task_id", "outcome", pl.col.outcome_ts.dt.epoch("ms"))
+        .join(due, on="task_id", how="left")
+    )
+    return tasks, outcomes
 
 
 LEAK_FRAUD_TYPES = ("fake_customer_service",)  # the scams run on stolen waybills (report 004)
@@ -150,8 +172,11 @@ def collect_promo_orders(store: Store) -> set[str]:
 def collect_predictions(store: Store) -> Predictions:
     from fanzha.investigate.funds import scorecard_predictions
 
+    tasks, outcomes = collect_dissuasion(store)
     return Predictions(
         warnings=collect_warnings(store),
+        tasks=tasks,
+        outcomes=outcomes,
         black_accounts=collect_black_accounts(store),
         account_rings=collect_account_rings(store),
         promo_orders=collect_promo_orders(store),

@@ -35,6 +35,8 @@ def format_value(value: Any, unit: str) -> str:
         return _duration(value)
     if unit == "per10k":
         return f"{value:.1f}"
+    if unit == "count":
+        return f"{value:,.0f}"
     return f"{value:.2f}"
 
 

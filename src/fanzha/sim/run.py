@@ -2,8 +2,9 @@
 
 A fresh store; every file of DIR/ingest.yaml ingested as ONE batch (so the log is in event-time
 order across kinds, as a live feed would be); the engine; the investigations that exist (account
-rings, which put black accounts and abused deal orders on freeze/cancel lists); then the
-predictions are collected and scored, and DIR/score.json and DIR/report.html written.
+rings, which put black accounts and abused deal orders on freeze/cancel lists); dispatch of the
+alerts' tasks to a file sink in DIR/dispatch/ (one JSONL file per channel); then the predictions
+are collected and scored, and DIR/score.json and DIR/report.html written.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from fanzha.dispatch import FileSink, dispatch
 from fanzha.engine.runner import Engine
 from fanzha.errors import FanzhaError
 from fanzha.ingest import IngestOptions, ParseOptions, Source, ingest
@@ -102,6 +104,13 @@ def score_world(
         t2 = time.perf_counter()
         rings.act(store, rings.find_rings_in(store), now=_world_end(truth))
         t_investigate = time.perf_counter() - t2
+        sink_dir = d / "dispatch"
+        if sink_dir.is_dir():  # the tasks of an earlier score of this world
+            for p in sink_dir.glob("*.jsonl"):
+                p.unlink()
+        t2 = time.perf_counter()
+        sent = dispatch(store, FileSink(sink_dir))
+        t_dispatch = time.perf_counter() - t2
         predictions = collect_predictions(store)
         n_alerts = store.alerts().num_rows
     result: dict[str, Any] = score(truth, predictions)
@@ -126,6 +135,8 @@ def score_world(
         "ingest_seconds": round(t_ingest, 3),
         "engine_seconds": round(t_run, 3),
         "investigate_seconds": round(t_investigate, 3),
+        "dispatch_seconds": round(t_dispatch, 3),
+        "tasks_skipped": sent.skipped,
         "scored_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     (d / "score.json").write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")

@@ -32,6 +32,9 @@ class Predictions:
     insider_accesses: set[str] | None = None  # access ids
     held_transfers: set[str] | None = None  # transfer ids a bank hold would stop
     cards: set[tuple[str, str]] | None = None  # (card_type, card_number) opened or sold illicitly
+    # dissuasion tasks: entity, action, status, created_ts, due_ts (UTC ms)
+    tasks: pl.DataFrame | None = None
+    outcomes: pl.DataFrame | None = None  # task_id, outcome, outcome_ts, due_ts (UTC ms)
 
     def built(self) -> list[str]:
         """The capabilities (score.json objects) that have at least one prediction."""
@@ -55,11 +58,14 @@ FIELD_CAPABILITY = {
     "insider_accesses": "leaks",
     "held_transfers": "decide",
     "cards": "cards",
+    "tasks": "dissuasion",
+    "outcomes": "dissuasion",
 }
+DISSUASION_ACTIONS = ("sms", "flash_sms", "call", "home_visit", "family_notice", "bank_hold")
 
 
 # (capability, key, label, unit) in the order the scorecard prints them. unit: share, seconds,
-# per10k, rank. Every key is in score.json, null until its capability is built.
+# per10k, rank, count. Every key is in score.json, null until its capability is built.
 METRICS: tuple[tuple[str, str, str, str], ...] = (
     (
         "warning",
@@ -75,6 +81,21 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
     ),
     ("warning", "false_warnings_per_10k", "false warnings per 10,000 people", "per10k"),
     ("warning", "targets_warned_share", "people contacted by fraud who were warned", "share"),
+    ("dissuasion", "tasks", "dissuasion tasks sent", "count"),
+    *(
+        ("dissuasion", f"tasks_{a}", f"  of which {a.replace('_', ' ')}", "count")
+        for a in DISSUASION_ACTIONS
+    ),
+    (
+        "dissuasion",
+        "victims_task_due_before_payment",
+        "victims whose first task is due (SLA) before they pay",
+        "share",
+    ),
+    ("dissuasion", "within_sla_share", "outcomes recorded within the SLA", "share"),
+    ("dissuasion", "outcomes_dissuaded", "outcomes: reached and dissuaded", "count"),
+    ("dissuasion", "outcomes_unreachable", "outcomes: unreachable", "count"),
+    ("dissuasion", "outcomes_already_paid", "outcomes: already paid", "count"),
     ("numbers", "precision", "fraud numbers precision", "share"),
     ("numbers", "recall", "fraud numbers recall", "share"),
     ("funds", "money_traced_share", "stolen money traced (share of the chain's fen)", "share"),
@@ -150,6 +171,39 @@ def score_warning(truth: Truth, warned: pl.DataFrame) -> dict[str, Any]:
     out["targets_warned_share"] = (
         w.filter(pl.col.phone.is_in(list(contacted))).height / len(contacted) if contacted else None
     )
+    return out
+
+
+def score_dissuasion(
+    truth: Truth, tasks: pl.DataFrame, outcomes: pl.DataFrame | None
+) -> dict[str, Any]:
+    """Tasks per channel; victims whose earliest task is due before their first payment (if
+    the centre keeps its SLA, the warning comes in time); outcomes and their timeliness."""
+    sent = tasks.filter(pl.col.status == "sent") if tasks.height else tasks
+    out: dict[str, Any] = {"tasks": sent.height}
+    for a in DISSUASION_ACTIONS:
+        out[f"tasks_{a}"] = sent.filter(pl.col.action == a).height if sent.height else 0
+    victims = truth.get("victims")
+    if victims.height:
+        due = (
+            sent.group_by(pl.col.entity.alias("phone")).agg(pl.col.due_ts.min())
+            if sent.height
+            else pl.DataFrame(
+                {"phone": [], "due_ts": []}, schema={"phone": pl.String, "due_ts": pl.Int64}
+            )
+        )
+        v = victims.join(due, on="phone", how="left")
+        out["victims_task_due_before_payment"] = float(
+            (v["due_ts"] < v["first_payment_ts"]).fill_null(False).mean()
+        )
+    else:
+        out["victims_task_due_before_payment"] = None
+    o = outcomes if outcomes is not None else pl.DataFrame()
+    out["within_sla_share"] = (
+        float((o["outcome_ts"] <= o["due_ts"]).fill_null(True).mean()) if o.height else None
+    )
+    for k in ("dissuaded", "unreachable", "already_paid"):
+        out[f"outcomes_{k}"] = o.filter(pl.col.outcome == k).height if o.height else 0
     return out
 
 
@@ -287,6 +341,8 @@ def score(truth: Truth, pred: Predictions) -> dict[str, dict[str, Any]]:
         out["decide"].update(score_decide(truth, pred.held_transfers))
     if pred.cards is not None:
         out["cards"].update(score_cards(truth, pred.cards))
+    if pred.tasks is not None:
+        out["dissuasion"].update(score_dissuasion(truth, pred.tasks, pred.outcomes))
     return out
 
 
@@ -340,7 +396,39 @@ def truth_as_predictions(truth: Truth) -> Predictions:
         insider_accesses=_col_set(truth.get("leak_accesses"), "access_id"),
         held_transfers=_col_set(truth.get("payments"), "transfer_id"),
         cards=_col_set(truth.get("cards"), "card_type", "card_number"),
+        tasks=(
+            targets.select(
+                entity="phone",
+                action=pl.lit("call"),
+                status=pl.lit("sent"),
+                created_ts="first_contact_ts",
+                due_ts="first_contact_ts",
+            )
+            if targets.height
+            else _EMPTY_TASKS
+        ),
+        outcomes=(
+            targets.select(
+                task_id="phone",
+                outcome=pl.lit("dissuaded"),
+                outcome_ts="first_contact_ts",
+                due_ts="first_contact_ts",
+            )
+            if targets.height
+            else None
+        ),
     )
+
+
+_EMPTY_TASKS = pl.DataFrame(
+    schema={
+        "entity": pl.String,
+        "action": pl.String,
+        "status": pl.String,
+        "created_ts": pl.Int64,
+        "due_ts": pl.Int64,
+    }
+)
 
 
 def empty_predictions() -> Predictions:
@@ -369,4 +457,5 @@ def empty_predictions() -> Predictions:
         insider_accesses=set(),
         held_transfers=set(),
         cards=set(),
+        tasks=_EMPTY_TASKS,
     )

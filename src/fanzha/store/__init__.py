@@ -117,10 +117,34 @@ class Store(ABC):
     def alerts(self) -> pa.Table: ...
 
     @abstractmethod
+    def role_signals(
+        self, role: str, entity_kind: str | None = None, entity: str | None = None
+    ) -> pa.Table:
+        """Signals whose details.role is `role` (e.g. "suspect": a detector suspects the value),
+        optionally about one entity, in log order (what intelligence folds in)."""
+
+    @abstractmethod
     def quarantine(self, batch_id: int | None = None) -> pa.Table: ...
 
     @abstractmethod
     def ingest_batches(self) -> list[dict[str, Any]]: ...
+
+    # --- dissuasion: tasks and their outcomes ------------------------------------------------
+    @abstractmethod
+    def put_tasks(self, rows: pa.Table) -> None:
+        """Insert or replace dissuasion tasks (TASK_SCHEMA) by task_id."""
+
+    @abstractmethod
+    def tasks(self, status: str | None = None) -> pa.Table:
+        """Dissuasion tasks (all, or those with this status), by creation time."""
+
+    @abstractmethod
+    def add_outcomes(self, rows: pa.Table) -> int:
+        """Record task outcomes (OUTCOME_SCHEMA); an outcome_id already present is not added
+        again. Returns rows added."""
+
+    @abstractmethod
+    def outcomes(self) -> pa.Table: ...
 
     # --- cases, lists, policies, audit -------------------------------------------------------
     @abstractmethod

@@ -22,7 +22,15 @@ from fanzha.engine.protocol import SIGNAL_SCHEMA
 from fanzha.errors import FanzhaError
 from fanzha.events import KINDS, kind
 from fanzha.store import Store
-from fanzha.store.tables import AUDIT_SCHEMA, LIST_SCHEMA, QUARANTINE_SCHEMA, ddl, duckdb_type
+from fanzha.store.tables import (
+    AUDIT_SCHEMA,
+    LIST_SCHEMA,
+    OUTCOME_SCHEMA,
+    QUARANTINE_SCHEMA,
+    TASK_SCHEMA,
+    ddl,
+    duckdb_type,
+)
 
 SCHEMA_VERSION = "1"
 
@@ -74,6 +82,8 @@ class DuckDBStore(Store):
         c.execute("""CREATE TABLE IF NOT EXISTS cases (case_id VARCHAR PRIMARY KEY, status VARCHAR,
                      updated_at TIMESTAMPTZ, data VARCHAR)""")
         c.execute(ddl("lists", LIST_SCHEMA))
+        c.execute(ddl("tasks", TASK_SCHEMA))
+        c.execute(ddl("outcomes", OUTCOME_SCHEMA))
         c.execute("""CREATE TABLE IF NOT EXISTS policies (version VARCHAR, created_at TIMESTAMPTZ,
                      author VARCHAR, reason VARCHAR, text VARCHAR)""")
         c.execute(ddl("audit", AUDIT_SCHEMA))
@@ -353,6 +363,18 @@ class DuckDBStore(Store):
     def alerts(self) -> pa.Table:
         return self._arrow("SELECT * FROM alerts ORDER BY first_seq, alert_id").cast(ALERT_SCHEMA)
 
+    def role_signals(
+        self, role: str, entity_kind: str | None = None, entity: str | None = None
+    ) -> pa.Table:
+        conds, params = ["json_extract_string(details, '$.role') = ?"], [role]
+        for col, val in (("entity_kind", entity_kind), ("entity", entity)):
+            if val is not None:
+                conds.append(f"{col} = ?")
+                params.append(val)
+        return self._arrow(
+            f"SELECT * FROM signals WHERE {' AND '.join(conds)} ORDER BY seq, signal_id", params
+        ).cast(SIGNAL_SCHEMA)
+
     def quarantine(self, batch_id: int | None = None) -> pa.Table:
         where, params = ("WHERE batch_id = ?", [batch_id]) if batch_id is not None else ("", [])
         return self._arrow(
@@ -371,6 +393,46 @@ class DuckDBStore(Store):
             }
             for b, s, d, m in rows
         ]
+
+    # --- dissuasion ------------------------------------------------------------------------------
+    def put_tasks(self, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        rows = rows.select(TASK_SCHEMA.names).cast(TASK_SCHEMA)
+        c = self.con
+        c.execute("BEGIN TRANSACTION")
+        try:
+            c.register("_task_in", rows)
+            c.execute("DELETE FROM tasks WHERE task_id IN (SELECT task_id FROM _task_in)")
+            c.execute("INSERT INTO tasks SELECT * FROM _task_in")
+            c.unregister("_task_in")
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def tasks(self, status: str | None = None) -> pa.Table:
+        where, params = ("WHERE status = ?", [status]) if status is not None else ("", [])
+        return self._arrow(
+            f"SELECT * FROM tasks {where} ORDER BY created_ts, task_id", params
+        ).cast(TASK_SCHEMA)
+
+    def add_outcomes(self, rows: pa.Table) -> int:
+        rows = rows.select(OUTCOME_SCHEMA.names).cast(OUTCOME_SCHEMA)
+        before = self._one("SELECT count(*) FROM outcomes")[0]
+        self.con.register("_out_in", rows)
+        try:
+            self.con.execute("""INSERT INTO outcomes SELECT DISTINCT ON (outcome_id) * FROM _out_in o
+                                WHERE NOT EXISTS (SELECT 1 FROM outcomes x
+                                                  WHERE x.outcome_id = o.outcome_id)""")
+        finally:
+            self.con.unregister("_out_in")
+        return self._one("SELECT count(*) FROM outcomes")[0] - before
+
+    def outcomes(self) -> pa.Table:
+        return self._arrow("SELECT * FROM outcomes ORDER BY outcome_ts, outcome_id").cast(
+            OUTCOME_SCHEMA
+        )
 
     # --- cases, lists, policies, audit ---------------------------------------------------------
     def put_case(self, case_id: str, status: str, data: Mapping[str, Any]) -> None:

@@ -37,6 +37,45 @@ LIST_SCHEMA = pa.schema(
     ]
 )
 
+# Dissuasion tasks: one per alert and action (a channel), made by `fanzha dispatch`.
+TASK_SCHEMA = pa.schema(
+    [
+        pa.field("task_id", pa.string()),  # hash of alert and action: dispatching twice is a no-op
+        pa.field("alert_id", pa.string()),
+        pa.field("action", pa.string()),  # sms, flash_sms, call, home_visit, family_notice, ...
+        pa.field("channel", pa.string()),  # the adapter that carries it
+        pa.field("entity", pa.string()),  # the person (phone)
+        pa.field("recipient", pa.string()),  # who receives it (the person, a family member, a bank)
+        pa.field("tier", pa.string()),  # the alert's tier when the task was made
+        pa.field("fraud_type", pa.string()),
+        pa.field("created_ts", TS_TYPE),  # event time the action became due (the alert's last)
+        pa.field("due_ts", TS_TYPE),  # SLA deadline (event time)
+        pa.field("status", pa.string()),  # sent, failed, skipped
+        pa.field("sink", pa.string()),  # where it went (a directory or URL)
+        pa.field("sent_at", TS_TYPE),  # wall-clock time it was handed to the sink
+        pa.field("attempts", pa.int64()),
+        pa.field("payload", pa.string()),  # JSON: the message, script or request
+        pa.field("error", pa.string()),
+    ]
+)
+
+# What came of a task: reached and dissuaded, unreachable, already paid.
+OUTCOME_SCHEMA = pa.schema(
+    [
+        pa.field(
+            "outcome_id", pa.string()
+        ),  # hash of task, outcome and time: recording twice adds one
+        pa.field("task_id", pa.string()),
+        pa.field("alert_id", pa.string()),
+        pa.field("outcome", pa.string()),
+        pa.field("outcome_ts", TS_TYPE),  # when it happened (reported by the caller, visitor, bank)
+        pa.field("by", pa.string()),
+        pa.field("note", pa.string()),
+        pa.field("recorded_at", TS_TYPE),  # wall-clock time it was recorded
+    ]
+)
+OUTCOMES = ("dissuaded", "unreachable", "already_paid")
+
 AUDIT_SCHEMA = pa.schema(
     [
         pa.field("n", pa.int64()),
