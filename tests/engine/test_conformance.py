@@ -11,11 +11,13 @@ import pytest
 from fanzha.detectors import DEFAULT_DETECTORS, FraudContact
 from fanzha.engine.check import check_detector
 from fanzha.engine.protocol import empty_signals, signals_from
-from scenario import city_log
+from fanzha.testing import as_log
+from scenario import city_log, farm_city
 
 # The event set each detector is checked on; a new detector must add its own here.
 SCENARIOS = {
     "fraud_contact": lambda: city_log(seed=1, calls=400, sms=120),
+    "fraud_number": lambda: as_log(farm_city(seed=1, people=40, chatter=120, courier_calls=40)),
 }
 
 

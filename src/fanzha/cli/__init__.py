@@ -7,7 +7,7 @@ import os
 import sys
 import traceback
 
-from fanzha.cli import engine, ingest, intel, privacy, schema, sim  # noqa: F401 - registers commands
+from fanzha.cli import engine, ingest, intel, model, privacy, schema, sim  # noqa: F401 - registers commands
 from fanzha.cli._app import app
 from fanzha.errors import FanzhaError
 

@@ -5,7 +5,8 @@ and what it cannot see. All of them pass `fanzha.engine.check.check_detector`.
 """
 
 from fanzha.detectors.fraud_contact import FraudContact
+from fanzha.detectors.fraud_number import FraudNumber
 
-DEFAULT_DETECTORS = (FraudContact,)
+DEFAULT_DETECTORS = (FraudContact, FraudNumber)
 
-__all__ = ["DEFAULT_DETECTORS", "FraudContact"]
+__all__ = ["DEFAULT_DETECTORS", "FraudContact", "FraudNumber"]
