@@ -57,7 +57,8 @@ def test_everyone_the_farm_called_is_exposed_those_before_the_suspicion_too():
     assert sorted(s["entity"] for s in exposed) == [f"1380013{i:04d}" for i in range(30)]
     (suspect,) = by_role(sigs, "suspect")
     before = [s for s in exposed if s["details"]["found"] == "look-back"]
-    assert len(before) == 5  # the calls up to and including the one that raised the suspicion
+    # the calls up to and including the one that raised the suspicion
+    assert len(before) == FraudNumberSettings().min_out
     assert all(s["ts"] >= suspect["ts"] and "before the suspicion" in s["evidence"]
                for s in before)
     assert {s["details"]["via"] for s in exposed} == {FARM}

@@ -146,7 +146,7 @@ def test_score_json_written_by_fanzha_score_keeps_the_contract(world, scored):
         assert dotted.split(".")[1] in on_disk[dotted.split(".")[0]]
     w = on_disk["warning"]
     assert 0 <= w["victims_warned_before_payment"] <= 1 and w["false_warnings_per_10k"] >= 0
-    assert on_disk["numbers"]["precision"] is None  # not built yet: n/a, never faked
-    assert on_disk["meta"]["capabilities_built"] == ["warning"]
+    assert on_disk["funds"]["mule_precision"] is None  # not built yet: n/a, never faked
+    assert on_disk["meta"]["capabilities_built"] == ["warning", "numbers"]
     html = (world / "report.html").read_text()
     assert "fanzha scorecard" in html and html.count("data:image/png;base64,") >= 3

@@ -56,7 +56,7 @@ class FraudNumberSettings:
     threshold: float | None = None  # None = the threshold chosen when the model was trained
     window_hours: float = 24.0
     max_legs: int = 300
-    min_out: int = 5
+    min_out: int = 3
     utc_offset_hours: int = 8
     lookback_days: float = 3.0  # how far back a new suspicion looks for the people it reached
     long_call_s: int = 60
@@ -96,9 +96,11 @@ class FraudNumber:
     name: ClassVar[str] = "fraud_number"
     kinds: ClassVar[tuple[str, ...]] = ("call", "sms")
     _model: NumbersModel = field(init=False, repr=False, compare=False)
+    _memo: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_model", load_model(self.settings.model))
+        object.__setattr__(self, "_memo", {})
 
     @property
     def threshold(self) -> float:
@@ -112,14 +114,23 @@ class FraudNumber:
             "suspects": SUSPECTS_SCHEMA.empty_table(),
         }
 
-    # --- windows ---------------------------------------------------------------------------
-    def _windows(self, batch: Batch, state: State) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """All legs (kept + new) sorted by number and log order, with their windows; and the
-        rows to score: new outgoing legs past the gate of numbers not suspected yet."""
+    # --- windows and scores ------------------------------------------------------------------
+    def _analyse(self, batch: Batch, state: State) -> tuple[pl.DataFrame, ...]:
+        """The legs of the numbers in the batch (kept + new) sorted by number and log order, with
+        their windows; the numbers suspected in this batch (their first leg at or over the
+        threshold); the watermark after the batch; the kept legs of the other numbers.
+        `lookups` and `step` see the same batch and state, so the answer is remembered for the
+        next call (a memo keyed by the very same tables)."""
+        key = (batch.get("call"), batch.get("sms"), state["legs"], state["suspects"])
+        memo = self._memo.get("last")
+        if memo is not None and all(a is b for a, b in zip(memo[0], key, strict=True)):
+            return memo[1]
         clock = state["clock"]
         before = clock["clock"][0].as_py() if clock.num_rows else None
         new = nf.legs(dict(batch), before).with_columns(new=pl.lit(True))
-        old = pl.from_arrow(state["legs"]).with_columns(new=pl.lit(False))
+        kept = pl.from_arrow(state["legs"])
+        touched = kept["number"].is_in(new["number"].unique().implode())
+        old = kept.filter(touched).with_columns(new=pl.lit(False))
         all_legs = pl.concat([old, new]).sort("number", "seq", maintain_order=True)
         w = nf.windows(all_legs, self.settings.window)
         suspects = pl.from_arrow(state["suspects"])["number"]
@@ -129,14 +140,18 @@ class FraudNumber:
             & (pl.col.n_out >= self.settings.min_out)
             & ~pl.col.number.is_in(suspects.implode())
         )
-        return w, rows
+        out = (w, self._suspect(w, rows), nf.latest(dict(batch), before), kept.filter(~touched))
+        self._memo["last"] = (key, out)
+        return out
 
     def lookups(self, batch: Batch, state: State) -> list[Lookup]:
-        _, rows = self._windows(batch, state)
-        if rows.height == 0:
+        if not any((t := batch.get(k)) is not None and t.num_rows for k in self.kinds):
             return []
-        numbers = tuple(sorted(set(rows["number"].to_list())))
-        since = rows["ts"].min() - dt.timedelta(days=self.settings.lookback_days)
+        found = self._analyse(batch, state)[1]
+        if found.height == 0:
+            return []
+        numbers = tuple(sorted(set(found["number"].to_list())))
+        since = found["ts"].min() - dt.timedelta(days=self.settings.lookback_days)
         return [
             Lookup("call", ("caller", "callee"), numbers, since),
             Lookup("sms", ("sender", "receiver"), numbers, since),
@@ -145,18 +160,20 @@ class FraudNumber:
     def step(self, batch: Batch, state: State) -> tuple[pa.Table, State]:
         if not any((t := batch.get(k)) is not None and t.num_rows for k in self.kinds):
             return empty_signals(), state
-        w, rows = self._windows(batch, state)
-        found = self._suspect(w, rows)
+        w, found, now, idle = self._analyse(batch, state)
         old = pl.from_arrow(state["suspects"])
         suspects = pl.concat([old, found.select(SUSPECTS_SCHEMA.names)]).cast(
             dict(pl.from_arrow(SUSPECTS_SCHEMA.empty_table()).schema)
         )
         exposed = self._exposed(batch, w.filter(pl.col.new), suspects, found)
         signals = pa.concat_tables([self._suspect_signals(found), self._exposed_signals(exposed)])
-        now = nf.watermark(dict(batch), None)["clock"].max()
-        before = state["clock"]["clock"][0].as_py() if state["clock"].num_rows else None
-        now = max(now, before) if before is not None else now
-        legs = nf.kept(w.drop("i", "start", "n_out", "new"), now, self.settings.window)
+        # the other numbers' legs only age; the batch's numbers are also capped to max_legs
+        legs = pl.concat(
+            [
+                idle.filter(pl.col.clock > pl.lit(now, _TS) - self.settings.window.window),
+                nf.kept(w.drop("i", "start", "n_out", "new"), now, self.settings.window),
+            ]
+        )
         return signals, {
             "legs": legs.to_arrow().cast(nf.LEG_SCHEMA),
             "clock": pa.table({"clock": pa.array([now], TS_TYPE)}),
@@ -242,6 +259,7 @@ class FraudNumber:
             hist = nf.legs(
                 {"call": batch.get(history_key("call")), "sms": batch.get(history_key("sms"))},
                 None,
+                clock=False,
             )
             lb = dt.timedelta(days=self.settings.lookback_days)
             back = (

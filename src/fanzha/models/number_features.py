@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute
 
 from fanzha.events import TS_TYPE
 
@@ -75,7 +76,7 @@ FEATURES: tuple[str, ...] = (
 class WindowSettings:
     window_hours: float = 24.0  # how far back a number's behaviour is looked at
     max_legs: int = 300  # legs kept per number (the oldest beyond this fall out of the window)
-    min_out: int = 5  # outgoing legs in the window before a number is scored at all
+    min_out: int = 3  # outgoing legs in the window before a number is scored at all
     utc_offset_hours: int = 8  # local time for the hour mix (China Standard Time)
 
     @property
@@ -108,15 +109,30 @@ def watermark(batch: dict[str, pa.Table | None], before: dt.datetime | None) -> 
     return df.select("seq", clock=clock.cast(_TS))
 
 
-def legs(batch: dict[str, pa.Table | None], before: dt.datetime | None) -> pl.DataFrame:
-    """The batch's calls and SMS as legs of CN mobile numbers, in log order."""
-    clocks = watermark(batch, before)
+def latest(batch: dict[str, pa.Table | None], before: dt.datetime | None) -> dt.datetime | None:
+    """The watermark after the batch."""
+    out = before
+    for k in _PARTIES:
+        t = batch.get(k)
+        if t is not None and t.num_rows:
+            m = pa.compute.max(t["ts"]).as_py()
+            out = m if out is None or (m is not None and m > out) else out
+    return out
+
+
+def legs(
+    batch: dict[str, pa.Table | None], before: dt.datetime | None, *, clock: bool = True
+) -> pl.DataFrame:
+    """The batch's calls and SMS as legs of CN mobile numbers (`clock` null unless asked)."""
     frames = []
     for k, (a, b, imei, a_cty, b_cty) in _PARTIES.items():
         t = batch.get(k)
         if t is None or t.num_rows == 0:
             continue
-        df = pl.from_arrow(t)
+        cols = ["seq", "ts", "event_id", a, b, imei, a_cty, b_cty]
+        if k == "call":
+            cols += ["duration_s", "answered"]
+        df = pl.from_arrow(t.select(cols))
         if k == "call":
             df = df.with_columns(
                 duration_s=pl.col.duration_s.fill_null(0),
@@ -124,16 +140,20 @@ def legs(batch: dict[str, pa.Table | None], before: dt.datetime | None) -> pl.Da
             )
         else:
             df = df.with_columns(duration_s=pl.lit(0, pl.Int64), answered=pl.lit(True))
-        common = {"seq": pl.col.seq, "ts": pl.col.ts, "event_id": pl.col.event_id}
+        common = {
+            "seq": pl.col.seq,
+            "ts": pl.col.ts,
+            "sms": pl.lit(k == "sms"),
+            "duration_s": pl.col.duration_s,
+            "answered": pl.col.answered,
+            "event_id": pl.col.event_id,
+        }
         frames.append(
             df.select(
                 **common,
                 number=pl.col(a),
                 out=pl.lit(True),
-                sms=pl.lit(k == "sms"),
                 other=pl.col(b),
-                duration_s=pl.col.duration_s,
-                answered=pl.col.answered,
                 imei=pl.col(imei),
                 county=pl.col(a_cty),
             )
@@ -143,22 +163,21 @@ def legs(batch: dict[str, pa.Table | None], before: dt.datetime | None) -> pl.Da
                 **common,
                 number=pl.col(b),
                 out=pl.lit(False),
-                sms=pl.lit(k == "sms"),
                 other=pl.col(a),
-                duration_s=pl.col.duration_s,
-                answered=pl.col.answered,
                 imei=pl.lit(None, pl.String),
                 county=pl.col(b_cty),
             )
         )
     if not frames:
         return pl.from_arrow(LEG_SCHEMA.empty_table())
-    out = (
-        pl.concat(frames, how="diagonal_relaxed")
-        .filter(pl.col.number.str.contains(MOBILE) & (pl.col.number != pl.col.other))
-        .join(clocks, on="seq", how="left")
+    out = pl.concat(frames, how="vertical_relaxed").filter(
+        pl.col.number.str.contains(MOBILE) & (pl.col.number != pl.col.other)
     )
-    return out.select(LEG_SCHEMA.names).cast(LEGS).sort("seq", "out", descending=[False, True])
+    if clock:
+        out = out.join(watermark(batch, before), on="seq", how="left")
+    else:
+        out = out.with_columns(clock=pl.lit(None, _TS))
+    return out.select(LEG_SCHEMA.names).cast(LEGS)
 
 
 def windows(all_legs: pl.DataFrame, s: WindowSettings) -> pl.DataFrame:

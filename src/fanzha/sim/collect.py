@@ -1,7 +1,8 @@
 """What fanzha found, read from the store, as the scorecard's `Predictions`.
 
-One collector per capability that exists. Today only warnings: an alert from a warning detector
-(`fraud_contact`) on a phone means that person is warned at the alert's first event time. Every
+One collector per capability that exists. Warnings: an alert from a warning detector
+(`fraud_contact`, `fraud_number`) on a phone means that person is warned at the alert's first event
+time. Fraud numbers: the numbers `fraud_number` suspected (its `role: suspect` signals). Every
 other capability stays None (n/a) until its investigation lands and adds a collector here.
 """
 
@@ -12,7 +13,8 @@ import polars as pl
 from fanzha.sim.score import Predictions
 from fanzha.store import Store
 
-WARNING_DETECTORS = ("fraud_contact",)
+WARNING_DETECTORS = ("fraud_contact", "fraud_number")
+NUMBER_DETECTORS = ("fraud_number",)
 
 
 def collect_warnings(store: Store, detectors: tuple[str, ...] = WARNING_DETECTORS) -> pl.DataFrame:
@@ -39,5 +41,18 @@ def collect_warnings(store: Store, detectors: tuple[str, ...] = WARNING_DETECTOR
     )
 
 
+def collect_numbers(store: Store, detectors: tuple[str, ...] = NUMBER_DETECTORS) -> set[str]:
+    """The phone numbers a detector suspected of being fraud numbers (role = suspect)."""
+    signals = pl.from_arrow(store.signals())
+    if not signals.height:
+        return set()
+    suspects = signals.filter(
+        pl.col.detector.is_in(list(detectors))
+        & (pl.col.entity_kind == "phone")
+        & (pl.col.details.str.json_path_match("$.role") == "suspect")
+    )
+    return set(suspects["entity"].to_list())
+
+
 def collect_predictions(store: Store) -> Predictions:
-    return Predictions(warnings=collect_warnings(store))
+    return Predictions(warnings=collect_warnings(store), fraud_numbers=collect_numbers(store))
