@@ -51,7 +51,7 @@ def make_csv(path, n=300, seed=0, label=True, signal=1.0):
 
 def test_model_files_round_trip_and_hostile_files_are_refused(tmp_path):
     make_csv(tmp_path / "t.csv")
-    ids, x, y, names, bad = read_features(tmp_path / "t.csv", labelled=True)
+    _, x, y, names, _ = read_features(tmp_path / "t.csv", labelled=True)
     model, oof = fit(x, y, names, "sichuan", rounds=30)
     assert len(oof) == len(y) and model.meta["cv_macro_f1"] > 0.8
     model.save(tmp_path / "m.json")
@@ -69,7 +69,7 @@ def test_model_files_round_trip_and_hostile_files_are_refused(tmp_path):
         (tmp_path / "b.json").write_bytes(broken)
         with pytest.raises(FanzhaError, match=msg):
             NumbersModel.load(tmp_path / "b.json")
-    with pytest.raises(FanzhaError, match="no such|cannot read"):
+    with pytest.raises(FanzhaError, match="cannot read the model"):
         NumbersModel.load(tmp_path / "missing.json")
 
 
