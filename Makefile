@@ -33,6 +33,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	$(PY) bench/engine.py
+	$(PY) bench/fraud_numbers.py
 	$(PY) bench/sim.py
 	$(PY) bench/privacy.py
 
