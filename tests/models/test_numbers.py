@@ -134,8 +134,9 @@ def test_train_and_score_on_the_command_line(cli, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not (SICHUAN / "train.csv").is_file(), reason="needs ../shared/data/sichuan")
 def test_sichuan_model_beats_the_published_anchors_on_the_last_fifth(tmp_path):
-    """Trained on the first 80% of train.csv (file order), validated on the last 20%."""
-    rep = train_sichuan(SICHUAN / "train.csv", tmp_path / "m.json", holdout=0.2, rounds=300)
+    """Trained on the first 80% of train.csv (file order), validated on the last 20%; one seed
+    (the command's default averages five: 0.928)."""
+    rep = train_sichuan(SICHUAN / "train.csv", tmp_path / "m.json", holdout=0.2, bags=1)
     v = rep["validation"]
     assert v["rows"] == 977 and v["fraud"] > 250
-    assert v["macro_f1"] >= 0.915  # measured 0.92 with these 300 rounds; GAT-COBO: 0.895
+    assert v["macro_f1"] >= 0.921  # measured 0.9240; GAT-COBO 0.895, GDFGAT 0.921

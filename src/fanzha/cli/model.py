@@ -48,6 +48,10 @@ def train_numbers_cmd(
         int | None,
         typer.Option("--rounds", min=10, help="Boosting rounds (default 500; 150 --from-world)."),
     ] = None,
+    bags: Annotated[
+        int,
+        typer.Option("--bags", min=1, max=50, help="Models with other seeds, averaged (--train)."),
+    ] = 5,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -64,7 +68,7 @@ def train_numbers_cmd(
     else:
         assert train is not None
         report = numbers.train_sichuan(
-            train, output, graph=graph, holdout=holdout, rounds=rounds or numbers.ROUNDS
+            train, output, graph=graph, holdout=holdout, rounds=rounds or numbers.ROUNDS, bags=bags
         )
     if json:
         print_json(report)

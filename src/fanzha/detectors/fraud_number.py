@@ -171,7 +171,7 @@ class FraudNumber:
         legs = pl.concat(
             [
                 idle.filter(pl.col.clock > pl.lit(now, _TS) - self.settings.window.window),
-                nf.kept(w.drop("i", "start", "n_out", "new"), now, self.settings.window),
+                nf.kept(w, now, self.settings.window),
             ]
         )
         return signals, {

@@ -199,13 +199,15 @@ def windows(all_legs: pl.DataFrame, s: WindowSettings) -> pl.DataFrame:
     return df.with_columns(start=pl.Series(start), n_out=pl.Series(n_out))
 
 
-def kept(all_legs: pl.DataFrame, now: dt.datetime, s: WindowSettings) -> pl.DataFrame:
+def kept(w: pl.DataFrame, now: dt.datetime, s: WindowSettings) -> pl.DataFrame:
     """Legs that a later leg's window can still hold: inside the window of `now` (the
-    watermark) and among the number's last `max_legs`."""
-    return (
-        all_legs.filter(pl.col.clock > pl.lit(now, _TS) - s.window)
-        .filter(pl.int_range(pl.len()).reverse().over("number") < s.max_legs)
-        .select(LEG_SCHEMA.names)
+    watermark) and among the number's last `max_legs` (`w` is sorted by number, then log
+    order, as `windows` returns it)."""
+    gid = w.select(pl.col.number.rle_id()).to_series().to_numpy()
+    last = np.searchsorted(gid, gid, side="right") - 1
+    recent = (last - np.arange(len(w))) < s.max_legs
+    return w.filter(pl.Series(recent) & (pl.col.clock > pl.lit(now, _TS) - s.window)).select(
+        LEG_SCHEMA.names
     )
 
 

@@ -50,6 +50,7 @@ PARAMS: dict[str, Any] = {
 }
 ROUNDS = 500
 FOLDS = 5
+BAGS = 5  # Sichuan: five seeds averaged (validation macro-F1 0.924 -> 0.928 on the last fifth)
 # The simulator's numbers separate easily (a SIM farm's many handsets): a small model whose trees
 # each see half of the features, so that no single feature decides alone (assumption).
 EVENTS_PARAMS: dict[str, Any] = {
@@ -87,7 +88,7 @@ def best_threshold(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
 class NumbersModel:
     """A trained fraud-number model: booster, feature names, threshold, and its training record."""
 
-    booster: Any  # lightgbm.Booster
+    boosters: tuple[Any, ...]  # lightgbm.Booster; the score is their mean (seed bagging)
     features: tuple[str, ...]
     threshold: float
     source: str
@@ -103,7 +104,7 @@ class NumbersModel:
             )
         if x.shape[0] == 0:
             return np.zeros(0)
-        return np.asarray(self.booster.predict(x, num_threads=1), dtype=np.float64)
+        return predict(self.boosters, x)
 
     def save(self, path: str | Path) -> None:
         doc = {
@@ -113,7 +114,7 @@ class NumbersModel:
             "threshold": self.threshold,
             "meta": self.meta,
             "graph": None if self.graph is None else _graph_doc(self.graph),
-            "lightgbm": self.booster.model_to_string(),
+            "lightgbm": [b.model_to_string() for b in self.boosters],
         }
         try:
             Path(path).write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -144,17 +145,19 @@ class NumbersModel:
             features = tuple(str(f) for f in doc["features"])
             threshold = float(doc["threshold"])
             source = str(doc["source"])
-            booster = lgb.Booster(model_str=str(doc["lightgbm"]))
+            texts = doc["lightgbm"]
+            texts = [texts] if isinstance(texts, str) else list(texts)
+            boosters = tuple(lgb.Booster(model_str=str(t)) for t in texts)
         except (KeyError, TypeError, ValueError, lgb.basic.LightGBMError) as e:
             raise FanzhaError(f"{where}: broken fraud-number model ({e})") from None
         if source not in SOURCES or not 0 <= threshold <= 1:
             raise FanzhaError(f"{where}: broken fraud-number model (source or threshold)")
-        if booster.num_feature() != len(features):
+        if not boosters or any(b.num_feature() != len(features) for b in boosters):
             raise FanzhaError(f"{where}: broken fraud-number model (feature count)")
         graph = doc.get("graph")
         if graph is not None:
             graph = _graph_from_doc(graph, where)
-        return cls(booster, features, threshold, source, dict(doc.get("meta") or {}), graph)
+        return cls(boosters, features, threshold, source, dict(doc.get("meta") or {}), graph)
 
 
 def fit(
@@ -166,13 +169,14 @@ def fit(
     params: dict[str, Any] | None = None,
     rounds: int = ROUNDS,
     folds: int = FOLDS,
-    weight: np.ndarray | None = None,
+    bags: int = 1,
     groups: np.ndarray | None = None,
 ) -> tuple[NumbersModel, np.ndarray]:
     """Train; return the model (threshold chosen on out-of-fold scores) and those scores.
 
     Folds are contiguous blocks in row order (file order), or by `groups` (e.g. one number's rows
-    stay in one fold) when given.
+    stay in one fold) when given. `bags` > 1 trains that many models with other seeds and
+    averages them (steadier scores, for `bags` times the training time).
     """
     import lightgbm as lgb
 
@@ -190,26 +194,35 @@ def fit(
     else:
         _, g = np.unique(groups, return_inverse=True)
         fold = g % folds
+    seeds = [p["seed"] + i for i in range(max(1, bags))]
     oof = np.zeros(len(y))
     for k in range(folds):
         tr, te = fold != k, fold == k
         if not te.any() or np.unique(y[tr]).size < 2:
             continue
-        w = None if weight is None else weight[tr]
-        b = lgb.train(p, lgb.Dataset(x[tr], y[tr], weight=w, free_raw_data=True), rounds)
-        oof[te] = b.predict(x[te], num_threads=1)
+        bs = [lgb.train({**p, "seed": sd}, lgb.Dataset(x[tr], y[tr]), rounds) for sd in seeds]
+        oof[te] = predict(bs, x[te])
     threshold, cv_f1 = best_threshold(y, oof)
-    booster = lgb.train(p, lgb.Dataset(x, y, weight=weight), rounds)
+    boosters = tuple(lgb.train({**p, "seed": sd}, lgb.Dataset(x, y), rounds) for sd in seeds)
     meta = {
         "rows": len(y),
         "fraud_rows": int(y.sum()),
         "folds": folds,
         "cv_macro_f1": round(cv_f1, 4),
         "rounds": rounds,
+        "bags": len(seeds),
         "params": {k: v for k, v in p.items() if k not in ("verbose", "num_threads")},
     }
-    model = NumbersModel(booster, tuple(features), threshold, source, meta)
+    model = NumbersModel(boosters, tuple(features), threshold, source, meta)
     return model, oof
+
+
+def predict(boosters: tuple[Any, ...] | list[Any], x: np.ndarray) -> np.ndarray:
+    """The mean of the boosters' scores."""
+    out = np.zeros(len(x))
+    for b in boosters:
+        out += np.asarray(b.predict(x, num_threads=1), dtype=np.float64)
+    return out / len(boosters)
 
 
 # --- events: a `fanzha sim` world ------------------------------------------------------------
@@ -387,7 +400,7 @@ def _graph_doc(graph: dict[str, Any]) -> dict[str, Any]:
     return {
         "train_ids": list(graph["train_ids"]),
         "node_scores": [None if np.isnan(v) else round(float(v), 6) for v in graph["node_scores"]],
-        "first": graph["first"].model_to_string(),
+        "first": [b.model_to_string() for b in graph["first"]],
         "first_features": list(graph["first_features"]),
     }
 
@@ -400,7 +413,7 @@ def _graph_from_doc(doc: Any, where: str) -> dict[str, Any]:
         scores = np.array(
             [np.nan if v is None else float(v) for v in doc["node_scores"]], dtype=np.float64
         )
-        first = lgb.Booster(model_str=str(doc["first"]))
+        first = tuple(lgb.Booster(model_str=str(t)) for t in doc["first"])
         first_features = tuple(str(f) for f in doc["first_features"])
     except (KeyError, TypeError, ValueError, lgb.basic.LightGBMError) as e:
         raise FanzhaError(f"{where}: broken graph part of the model ({e})") from None
@@ -441,7 +454,7 @@ def score_rows(model: NumbersModel, ids: list[str], x: np.ndarray, adj: Any = No
     nodes = _nodes(model, ids, adj, "--graph")
     node_scores = np.full(adj.shape[0], np.nan)
     node_scores[: len(g["node_scores"])] = g["node_scores"]
-    first = np.asarray(g["first"].predict(x, num_threads=1), dtype=np.float64)
+    first = predict(g["first"], x)
     fresh = np.isnan(node_scores[nodes])
     node_scores[nodes[fresh]] = first[fresh]
     return model.scores(np.column_stack([x, graph_features(adj, node_scores, nodes)]))
@@ -457,6 +470,7 @@ def train_sichuan(
     graph: str | Path | None = None,
     holdout: float = 0.0,
     rounds: int = ROUNDS,
+    bags: int = BAGS,
 ) -> dict[str, Any]:
     """`fanzha model train-numbers --train CSV [--graph NPZ] [--holdout SHARE]`.
 
@@ -471,7 +485,7 @@ def train_sichuan(
     fit_n = n - round(n * holdout)
     if fit_n < 20 or (holdout and fit_n == n):
         raise FanzhaError(f"{train}: {n} rows are too few for a holdout of {holdout}")
-    model, oof = fit(x[:fit_n], y[:fit_n], names, "sichuan", rounds=rounds)
+    model, oof = fit(x[:fit_n], y[:fit_n], names, "sichuan", rounds=rounds, bags=bags)
     graph_report = None
     if graph is not None:
         adj = read_graph(graph)
@@ -483,7 +497,9 @@ def train_sichuan(
         node_scores = np.full(adj.shape[0], np.nan)
         node_scores[:fit_n] = oof
         gx = np.column_stack([x[:fit_n], graph_features(adj, node_scores, np.arange(fit_n))])
-        second, _ = fit(gx, y[:fit_n], (*names, *GRAPH_FEATURES), "sichuan", rounds=rounds)
+        second, _ = fit(
+            gx, y[:fit_n], (*names, *GRAPH_FEATURES), "sichuan", rounds=rounds, bags=bags
+        )
         graph_report = {
             "cv_macro_f1_without": model.meta["cv_macro_f1"],
             "cv_macro_f1_with": second.meta["cv_macro_f1"],
@@ -494,7 +510,7 @@ def train_sichuan(
             second.graph = {
                 "train_ids": ids,
                 "node_scores": stored,
-                "first": model.booster,
+                "first": model.boosters,
                 "first_features": names,
             }
             model = second
