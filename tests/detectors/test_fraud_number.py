@@ -8,10 +8,12 @@ import json
 import random
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from fanzha.detectors.fraud_number import FraudNumber, FraudNumberSettings, with_settings
 from fanzha.engine.check import run_detector
+from fanzha.engine.protocol import SIGNAL_SCHEMA
 from fanzha.errors import FanzhaError
 from fanzha.models import number_features as nf
 from fanzha.models.numbers import fit
@@ -139,3 +141,18 @@ def test_a_model_file_can_be_given_and_a_wrong_one_is_refused(tmp_path):
     (tmp_path / "bad.json").write_text("not a model")
     with pytest.raises(FanzhaError, match="not a fanzha fraud-number model"):
         FraudNumber(FraudNumberSettings(model=str(tmp_path / "bad.json")))
+
+
+def test_default_policy_warns_the_exposed_people_not_the_suspected_number():
+    from fanzha.decide.decide import Decider
+    from fanzha.decide.policy import default_policy
+
+    sigs, _ = run({"call": table("call", farm_calls(12))})
+    alerts, _ = Decider(default_policy()).step(
+        pa.Table.from_pylist([{**s, "details": json.dumps(s["details"])} for s in sigs],
+                             schema=SIGNAL_SCHEMA), Decider(default_policy()).initial_state())
+    by = {a["entity"]: a["tier"] for a in alerts.to_pylist()}
+    assert FARM not in by and len(by) == 12
+    long = next(s["entity"] for s in by_role(sigs, "exposed") if s["details"]["duration_s"] == 900)
+    missed = next(s["entity"] for s in by_role(sigs, "exposed") if s["details"]["duration_s"] == 0)
+    assert by[long] == "medium" and by[missed] == "low"
