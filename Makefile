@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	$(PY) bench/engine.py
 	$(PY) bench/warning.py
+	$(PY) bench/fraud_numbers.py
 	$(PY) bench/sim.py
 	$(PY) bench/leaks.py
 	$(PY) bench/privacy.py

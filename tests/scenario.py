@@ -329,3 +329,40 @@ def with_upstream(log: dict[str, pa.Table], detectors) -> dict[str, pa.Table]:
         sigs, _ = run_detector(d, out, [top])
         out[signals_key(d.name)] = sigs
     return out
+def farm_city(seed: int = 0, people: int = 80, farm_calls: int = 40, courier_calls: int = 60,
+              chatter: int = 150, start: dt.datetime = START) -> dict[str, pa.Table]:
+    """A SIM-farm number (many handsets and counties, short calls to strangers, nobody calls
+    back) among people who call each other from their one handset, a courier calling many
+    strangers from his, and a shop's SMS port texting everyone."""
+    rng = random.Random(seed)
+    phones = [f"139{rng.randrange(10**8):08d}" for _ in range(people)]
+    imei = {p: f"86{rng.randrange(10**13):013d}" for p in phones}
+    county = {p: rng.choice(["450802", "450803", "450821"]) for p in phones}
+    farm, courier, port = "17012345678", "18612345678", "1069000012345"
+    day = dt.timedelta(hours=10)
+    calls = []
+    for _ in range(chatter):
+        a, b = rng.sample(phones, 2)
+        d = rng.choice([0, rng.randrange(20, 400)])
+        calls.append({"ts": start + day * rng.random(), "caller": a, "callee": b,
+                      "duration_s": d, "answered": d > 0, "caller_imei": imei[a],
+                      "caller_county": county[a], "callee_county": county[b]})
+    farm_imeis = [f"86{rng.randrange(10**13):013d}" for _ in range(8)]
+    for i in range(farm_calls):
+        b = rng.choice(phones)
+        d = rng.choice([0, 0, rng.randrange(3, 30), rng.randrange(200, 1800)])
+        calls.append({"ts": start + dt.timedelta(hours=1, minutes=6 * i), "caller": farm,
+                      "callee": b, "duration_s": d, "answered": d > 0,
+                      "caller_imei": rng.choice(farm_imeis),
+                      "caller_county": rng.choice(["532801", "440305", "450921", "450981"]),
+                      "callee_county": county[b]})
+    for i in range(courier_calls):
+        b = rng.choice(phones)
+        d = rng.randrange(8, 70) if rng.random() < 0.85 else 0
+        calls.append({"ts": start + dt.timedelta(hours=1, minutes=8 * i), "caller": courier,
+                      "callee": b, "duration_s": d, "answered": d > 0,
+                      "caller_imei": "861111111111111", "caller_county": "450802",
+                      "callee_county": county[b]})
+    sms = [{"ts": start + dt.timedelta(hours=2, seconds=i), "sender": port, "receiver": p,
+            "text": "【店铺】会员专享 回T退订"} for i, p in enumerate(phones)]
+    return {"call": table("call", calls), "sms": table("sms", sms)}

@@ -333,7 +333,7 @@ def looked_back(
     cand = cand.join(covered, on=["_key", "t_seq"], how="anti")
     return (
         cand.sort("t_seq")
-        .unique("_key", keep="first")
+        .unique(["_key", "t_rank"], keep="first")  # once per level: suspected, then confirmed
         .drop(
             "l_status",
             "l_fraud_type",

@@ -9,7 +9,7 @@ from typing import ClassVar
 import polars as pl
 import pytest
 
-from fanzha.detectors import FraudContact, FraudUrl
+from fanzha.detectors import FraudContact, FraudNumber, FraudUrl
 from fanzha.engine import Engine
 from fanzha.engine.check import canonical, check_detector, run_detector
 from fanzha.engine.protocol import empty_signals, signals_from, signals_key
@@ -35,7 +35,7 @@ class RepeatedExposure:
         if sigs is None or sigs.num_rows == 0:
             return empty_signals(), state
         seen = pl.from_arrow(state["seen"])
-        new = pl.from_arrow(sigs).sort("seq").with_columns(
+        new = pl.from_arrow(sigs).sort("seq", "signal_id").with_columns(
             k=pl.col.entity.cum_count().over("entity"))
         counted = new.join(seen, on="entity", how="left").with_columns(
             total=pl.col.k + pl.col.n.fill_null(0))
@@ -51,7 +51,7 @@ class RepeatedExposure:
 def test_engine_runs_upstream_first_and_batch_size_does_not_matter(db, tmp_path):
     s = open_store(db)
     ingest_city(s, tmp_path, calls=2000, sms=500)
-    dets = [RepeatedExposure(), FraudContact(), FraudUrl()]  # downstream first on purpose
+    dets = [RepeatedExposure(), FraudContact(), FraudUrl(), FraudNumber()]  # downstream first
     Engine(s, detectors=dets, batch_size=10**6).run()
     ref = canonical(s.signals())
     assert any(r["detector"] == "repeated_exposure" for r in s.signals().to_pylist())

@@ -14,7 +14,14 @@ from fanzha.detectors.text_fraud import TextFraud, TextFraudSettings
 from fanzha.engine.check import check_detector, run_detector
 from fanzha.engine.protocol import empty_signals, signals_from, signals_key
 from fanzha.testing import as_log
-from scenario import city_log, money, registrations_log, warning_log, with_upstream
+from scenario import (
+    city_log,
+    farm_city,
+    money,
+    registrations_log,
+    warning_log,
+    with_upstream,
+)
 from text_corpus import text_log, tiny_text_model
 from warehouse import warehouse_log
 
@@ -41,6 +48,7 @@ SCENARIOS = {
         warning_log(seed=4, calls=300, visits=120, apps=120, transfers=150),
         [FraudContact(), FraudUrl(), FraudApp()],
     ),
+    "fraud_number": lambda: as_log(farm_city(seed=1, people=40, chatter=120, courier_calls=40)),
 }
 # Detectors that need more than their default settings to do anything (a model file, ...).
 BUILDERS = {

@@ -20,7 +20,9 @@ def test_sim_then_score_on_the_command_line(cli, tmp_path):
     db = tmp_path / "score.duckdb"
     s = json.loads(_score(out, db))
     assert s["meta"]["quarantined"] == 0 and s["meta"]["db"] == str(db) and db.exists()
-    assert s["numbers"]["precision"] is None
+    assert 0 <= s["numbers"]["precision"] <= 1  # fraud_number's suspects
+    assert s["funds"]["mule_precision"] is not None  # fanzha trace ran
+    assert s["cards"]["precision"] is None  # no card detector yet: n/a
     text = _score_text(out)
     assert "victims warned before their first payment" in text and "n/a" in text
 

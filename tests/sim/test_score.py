@@ -150,9 +150,8 @@ def test_score_json_written_by_fanzha_score_keeps_the_contract(world, scored):
         assert dotted.split(".")[1] in on_disk[dotted.split(".")[0]]
     w = on_disk["warning"]
     assert 0 <= w["victims_warned_before_payment"] <= 1 and w["false_warnings_per_10k"] >= 0
-    assert on_disk["numbers"]["precision"] is None  # not built yet: n/a, never faked
     built = set(on_disk["meta"]["capabilities_built"])
-    assert built == {"warning", "dissuasion", "funds", "accounts", "leaks"}
+    assert built == {"warning", "numbers", "dissuasion", "funds", "accounts", "leaks"}
     f = on_disk["funds"]
     assert all(0 <= f[k] <= 1 for k in ("money_traced_share", "money_frozen_share",
                                          "mule_precision", "mule_recall") if f[k] is not None)
@@ -161,6 +160,7 @@ def test_score_json_written_by_fanzha_score_keeps_the_contract(world, scored):
     assert d["tasks"] == sum(d[f"tasks_{a}"] for a in DISSUASION_ACTIONS) > 0
     assert d["within_sla_share"] is None and d["outcomes_dissuaded"] == 0  # nobody reported
     assert sum(1 for _ in (world / "dispatch").glob("*.jsonl")) >= 1
+    assert 0 <= on_disk["numbers"]["precision"] <= 1 and 0 <= on_disk["numbers"]["recall"] <= 1
     html = (world / "report.html").read_text()
     assert "fanzha scorecard" in html and html.count("data:image/png;base64,") >= 3
 

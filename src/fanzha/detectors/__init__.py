@@ -8,6 +8,7 @@ from fanzha.detectors.access_anomaly import AccessAnomaly
 from fanzha.detectors.access_rules import AccessRules
 from fanzha.detectors.fraud_app import FraudApp
 from fanzha.detectors.fraud_contact import FraudContact
+from fanzha.detectors.fraud_number import FraudNumber
 from fanzha.detectors.fraud_url import FraudUrl
 from fanzha.detectors.mule_account import MuleAccount
 from fanzha.detectors.registration_risk import RegistrationRisk
@@ -15,11 +16,12 @@ from fanzha.detectors.text_fraud import TextFraud
 from fanzha.detectors.victim_risk import VictimRisk
 
 DEFAULT_DETECTORS = (
-    FraudContact, FraudUrl, FraudApp, TextFraud, VictimRisk, MuleAccount, AccessRules,
-    AccessAnomaly, RegistrationRisk,
+    FraudContact, FraudNumber, FraudUrl, FraudApp, TextFraud, VictimRisk, MuleAccount,
+    AccessRules, AccessAnomaly, RegistrationRisk,
 )
 
 __all__ = [
-    "DEFAULT_DETECTORS", "AccessAnomaly", "AccessRules", "FraudApp", "FraudContact", "FraudUrl",
+    "DEFAULT_DETECTORS", "AccessAnomaly", "AccessRules", "FraudApp", "FraudContact", "FraudNumber",
+    "FraudUrl",
     "MuleAccount", "RegistrationRisk", "TextFraud", "VictimRisk",
 ]

@@ -269,6 +269,7 @@ class VictimRisk:
             win.with_columns(eff=eff)
             .group_by(key, "detector", "via")
             .agg(pl.col.eff.max(), pl.col.score.max().alias("raw"))
+            .sort(key, "detector", "via")  # a fixed product order: same score on replay
         )
         combined = per.group_by(key).agg(
             noisy_or=1 - (1 - pl.col.eff).product(),
@@ -276,7 +277,7 @@ class VictimRisk:
             values=pl.len(),
             detectors=pl.col.detector.unique().sort(),
         )
-        facts = win.group_by(key).agg(
+        facts = win.sort("seq").group_by(key).agg(
             pl.first("person", "t_seq", "t_ts", "t_evidence", "t_via", "t_via_kind", "t_detector"),
             days=pl.col.ts.dt.date().n_unique(),
             talk_s=pl.col.duration_s.filter(pl.col.channel.str.starts_with("call")).sum(),

@@ -3,13 +3,14 @@
 One collector per capability that exists. Warnings: an alert on a phone whose first signal comes
 from a warning detector (victim_risk, which every exposure detector feeds through the policy;
 the exposure detectors themselves, should a policy alert on them directly) means that person is
-warned at the alert's first event time. Dissuasion: the tasks `fanzha dispatch` made from the
-alerts, and the outcomes recorded against them. Funds (fanzha.investigate.funds): each case
-traced as of its report, what a freeze then could hold, batch mule labels. Accounts: the freeze /
-cancel list entries of the rings investigation (`ref` "rings:<ring>"): accounts are black accounts
-in that ring, orders are promotion abuse. Leaks: the leak-source investigation ranks the sites of
-each refund-scam victim; the access watch's alerts name the insider accesses. Every other
-capability stays None (n/a) until its investigation lands and adds a collector here.
+warned at the alert's first event time. Fraud numbers: the numbers `fraud_number` suspected (its
+`role: suspect` signals). Dissuasion: the tasks `fanzha dispatch` made from the alerts, and the
+outcomes recorded against them. Funds (fanzha.investigate.funds): each case traced as of its
+report, what a freeze then could hold, batch mule labels. Accounts: the freeze / cancel list
+entries of the rings investigation (`ref` "rings:<ring>"): accounts are black accounts in that
+ring, orders are promotion abuse. Leaks: the leak-source investigation ranks the sites of each
+refund-scam victim; the access watch's alerts name the insider accesses. Every other capability
+stays None (n/a) until its investigation lands and adds a collector here.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import polars as pl
 from fanzha.sim.score import Predictions
 from fanzha.store import Store
 
-WARNING_DETECTORS = ("victim_risk", "fraud_contact", "fraud_url", "fraud_app")
+WARNING_DETECTORS = ("victim_risk", "fraud_contact", "fraud_number", "fraud_url", "fraud_app")
+NUMBER_DETECTORS = ("fraud_number",)
 
 
 def collect_warnings(store: Store, detectors: tuple[str, ...] = WARNING_DETECTORS) -> pl.DataFrame:
@@ -175,6 +177,7 @@ def collect_predictions(store: Store) -> Predictions:
     tasks, outcomes = collect_dissuasion(store)
     return Predictions(
         warnings=collect_warnings(store),
+        fraud_numbers=collect_numbers(store),
         tasks=tasks,
         outcomes=outcomes,
         black_accounts=collect_black_accounts(store),
@@ -184,3 +187,16 @@ def collect_predictions(store: Store) -> Predictions:
         insider_accesses=collect_insider_accesses(store),
         **scorecard_predictions(store),
     )
+def collect_numbers(store: Store, detectors: tuple[str, ...] = NUMBER_DETECTORS) -> set[str]:
+    """The phone numbers a detector suspected of being fraud numbers (role = suspect)."""
+    signals = pl.from_arrow(store.signals())
+    if not signals.height:
+        return set()
+    suspects = signals.filter(
+        pl.col.detector.is_in(list(detectors))
+        & (pl.col.entity_kind == "phone")
+        & (pl.col.details.str.json_path_match("$.role") == "suspect")
+    )
+    return set(suspects["entity"].to_list())
+
+
