@@ -648,7 +648,7 @@ def _bind(params: list | None) -> list | None:
 
 def _cast(t: pa.DataType) -> str:
     """The type to cast a parameter to, for a column of Arrow type `t`."""
-    return pg_type(t).split(" ")[0]
+    return pg_type(t).removesuffix(' COLLATE "C"')
 
 
 def _first_line(e: Exception) -> str:

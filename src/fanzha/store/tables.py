@@ -91,7 +91,7 @@ def pg_type(t: pa.DataType) -> str:
     if pa.types.is_binary(t):
         return "bytea"
     if pa.types.is_list(t):
-        return pg_type(t.value_type).split(" ")[0] + "[]"
+        return pg_type(t.value_type).removesuffix(' COLLATE "C"') + "[]"
     raise TypeError(f"no PostgreSQL type for {t}")
 
 
