@@ -12,6 +12,7 @@ from fanzha.cli import (  # noqa: F401 - registers the commands
     funds,
     ingest,
     intel,
+    lake,
     model,
     privacy,
     schema,
