@@ -56,6 +56,7 @@ from fanzha.store.common import audit_chain_intact, audit_hash, checked_log_rows
 from fanzha.store.tables import AUDIT_SCHEMA, LIST_SCHEMA, QUARANTINE_SCHEMA, pg_type
 
 MIGRATION_LOCK = 0x66616E7A6861  # "fanzha": the advisory lock key of schema changes
+INGEST_WORK_MEM = "128MB"  # per sort or hash of an ingest batch (numbering, deduplication)
 _ENGINE = "another engine moved the watermark"
 
 
@@ -134,6 +135,9 @@ class PostgresStore(Store):
         self._watermark: int | None = None  # as this store last saw it (load_engine, commit)
         try:
             self._exec("SET TimeZone = 'UTC'")
+            # fanzha's statements touch one batch at a time: compiling them (JIT) costs more
+            # than it saves (300 ms for a 25,000-event insert, measured)
+            self._exec("SET jit = off")
             if read_only:
                 self._exec("SET default_transaction_read_only = on")
                 pending = self._pending()
@@ -284,6 +288,7 @@ class PostgresStore(Store):
                            WHERE key = 'max_batch' RETURNING value""")
         self._batch_id = int(row[0])
         self._exec("BEGIN")
+        self._exec(f"SET LOCAL work_mem = '{INGEST_WORK_MEM}'")  # sorts a batch in memory
         self._exec(
             "INSERT INTO ingest_batches VALUES ($1, $2::timestamptz, NULL, $3::jsonb, NULL)",
             [self._batch_id, now_ms(), to_json(description)],
@@ -345,6 +350,7 @@ class PostgresStore(Store):
                     SELECT DISTINCT ON (event_id) * FROM _stage_{k} s
                     WHERE NOT EXISTS (SELECT 1 FROM ev_{k} e WHERE e.event_id = s.event_id)
                     ORDER BY event_id, _ord""")
+                self._exec(f"ANALYZE _new_{k} (_ord)")  # sizes for the planner: hash joins
             if self._stage:
                 union = " UNION ALL ".join(
                     f"""SELECT '{k}' COLLATE "C" AS kind, event_id, ts, _ord FROM _new_{k}"""
@@ -353,6 +359,7 @@ class PostgresStore(Store):
                 self._exec(f"""CREATE TEMP TABLE _order ON COMMIT DROP AS SELECT _ord,
                     {base} + row_number() OVER (ORDER BY ts, kind, event_id) AS seq
                     FROM ({union}) u""")
+                self._exec("ANALYZE _order (_ord)")
             for k in self._stage:
                 names = ("source", *kind(k).field_names)
                 self._exec(f"""INSERT INTO ev_{k} (seq, event_id, batch_id, {", ".join(map(_q, names))})
