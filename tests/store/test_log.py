@@ -19,13 +19,6 @@ from scenario import table
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def store(db):
-    s = open_store(db)
-    yield s
-    s.close()
-
-
 def staged(kind_name: str, rows: list[dict]) -> pa.Table:
     """Valid events as ingest stages them: event_id, source and the kind's fields."""
     t = table(kind_name, [{k: v for k, v in r.items() if k != "event_id"} for r in rows])

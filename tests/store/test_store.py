@@ -22,13 +22,6 @@ from helpers import fanzha_cmd, raw_sql
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def store(db):
-    s = open_store(db)
-    yield s
-    s.close()
-
-
 def _signal(i: int) -> dict:
     return {"signal_id": f"s{i}", "detector": "d", "seq": i, "ts": T0, "entity_kind": "phone",
             "entity": "13800138000", "score": 0.5, "fraud_type": None, "evidence": "because",
@@ -138,15 +131,18 @@ def test_new_optional_fields_are_added_to_an_existing_log(db):
     s.close()
 
 
-def test_a_second_process_shares_a_server_but_not_a_file(db, env, tmp_path):
+def test_a_second_writer_is_served_by_a_server_but_not_by_a_file(db, env, cli):
     s = open_store(db)
-    r = subprocess.run([*fanzha_cmd(), "status", "--json", "--db", db], capture_output=True,
-                       text=True, env=env, timeout=120)
-    s.close()
-    if is_postgres(db):  # a server serves many processes (API workers, engine, analysts)
-        assert r.returncode == 0, r.stderr
-        assert '"max_seq": 0' in r.stdout
-    else:  # a DuckDB file has one writer: the second gets a one-line reason
-        assert r.returncode == 2
-        assert r.stderr.startswith("fanzha: error: database") and "in use" in r.stderr
-        assert r.stderr.count("\n") == 1
+    try:
+        if is_postgres(db):  # a server serves many (API workers, engine, analysts; see
+            # tests/store/test_postgres.py for separate processes): here a second connection
+            r = cli("status", "--json")
+            assert '"max_seq": 0' in r.output
+        else:  # a DuckDB file has one writer: a second process gets a one-line reason
+            r = subprocess.run([*fanzha_cmd(), "status", "--db", db], capture_output=True,
+                               text=True, env=env, timeout=120)
+            assert r.returncode == 2
+            assert r.stderr.startswith("fanzha: error: database") and "in use" in r.stderr
+            assert r.stderr.count("\n") == 1
+    finally:
+        s.close()

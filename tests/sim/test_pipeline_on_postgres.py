@@ -1,6 +1,5 @@
 """The whole pipeline on PostgreSQL finds what it finds on DuckDB: the session's simulated world
-(tests/sim/conftest.py, scored on DuckDB) ingested and run again on a PostgreSQL database, and
-its log carried over through the Parquet lake."""
+(tests/sim/conftest.py, scored on DuckDB) ingested and run again on a PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import pytest
 from fanzha.engine.runner import Engine
 from fanzha.events import KINDS
 from fanzha.ingest import ingest
-from fanzha.lake import export_lake, load_lake
 from fanzha.sim.run import load_manifest
 from fanzha.store import open_store
 
@@ -41,15 +39,3 @@ def test_the_pipeline_on_postgres_gives_the_same_log_signals_and_alerts(world, o
         assert got[name].equals(on_duckdb[name]), name
     for k in KINDS:
         assert got["log"][k].equals(on_duckdb["log"][k]), k
-
-
-def test_the_world_goes_through_the_lake_into_postgres_unchanged(world, scored, on_duckdb,
-                                                                 pg_db, tmp_path):
-    lake = str(tmp_path / "lake")
-    with open_store(str(world / "fanzha.duckdb"), read_only=True) as s:
-        export_lake(s, lake, chunk=20_000)
-    with open_store(pg_db) as s:
-        load_lake(s, lake)
-        log = everything(s)["log"]
-    for k in KINDS:
-        assert log[k].equals(on_duckdb["log"][k]), k
