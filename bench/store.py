@@ -58,9 +58,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2, help="runs per backend (best is kept)")
     ap.add_argument("--pg", help="admin URL of a PostgreSQL server (default: start one here)")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as d, LocalPostgres() if not args.pg else _Given(
-        args.pg
-    ) as pg:
+    with (
+        tempfile.TemporaryDirectory() as d,
+        LocalPostgres() if not args.pg else _Given(args.pg) as pg,
+    ):
         world = Path(d) / "world"
         t_sim, _ = timed(lambda: simulate(args.people, args.days, args.seed, world, None))
         sources = load_manifest(world)
@@ -93,9 +94,7 @@ def main() -> None:
                         r["lake load"], _ = timed(lambda e=empty, lake=lake: load_lake(e, lake))
                 for step, t in r.items():
                     rows[backend][step] = min(t, rows[backend].get(step, t))
-        same = all(
-            outputs["duckdb"][i].equals(outputs["postgresql"][i]) for i in range(2)
-        )
+        same = all(outputs["duckdb"][i].equals(outputs["postgresql"][i]) for i in range(2))
         n_files = sum(1 for _ in Path(d, "lake-duckdb-0").rglob("part-*.parquet"))
     print(
         f"world: {args.people:,} people, {args.days} days, seed {args.seed} "

@@ -155,9 +155,7 @@ def export_lake(store: Store, url: str, *, chunk: int = DEFAULT_CHUNK) -> dict[s
                 _write_atomic(
                     fs,
                     f"{d}/part-{after + 1:012d}-{upto:012d}.parquet",
-                    lambda p, part=part: pq.write_table(
-                        part, p, filesystem=fs, compression="zstd"
-                    ),
+                    lambda p, part=part: pq.write_table(part, p, filesystem=fs, compression="zstd"),
                 )
                 n_files += 1
             written[k] += t.num_rows

@@ -131,6 +131,8 @@ def test_an_unreachable_server_is_one_line_without_the_password():
     assert msg.startswith("cannot connect to PostgreSQL postgresql://fanzha:***@127.0.0.1:1/")
     assert "s3cret" not in msg and "\n" not in msg
     assert masked("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert masked("postgresql://u@h/db?sslmode=require&password=pw") == \
+        "postgresql://u@h/db?sslmode=require&password=***"
 
 
 def test_reading_a_database_fanzha_never_opened_says_what_to_do(pg_databases):

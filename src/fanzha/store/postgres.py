@@ -57,14 +57,15 @@ from fanzha.store.tables import AUDIT_SCHEMA, LIST_SCHEMA, QUARANTINE_SCHEMA, pg
 
 MIGRATION_LOCK = 0x66616E7A6861  # "fanzha": the advisory lock key of schema changes
 INGEST_WORK_MEM = "128MB"  # per sort or hash of an ingest batch (numbering, deduplication)
-_ENGINE = "another engine moved the watermark"
 
 
 def masked(url: str) -> str:
     """The URL without its password, for messages and `Store.url`."""
     parts = urlsplit(url)
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", parts.query)
+    parts = parts._replace(query=query)
     if parts.password is None:
-        return url
+        return urlunsplit(parts)
     host = parts.hostname or ""
     if parts.port:
         host += f":{parts.port}"
@@ -495,8 +496,8 @@ class PostgresStore(Store):
             current = int(self._meta("watermark", for_update=True))
             if self._watermark is not None and current != self._watermark:
                 raise FanzhaError(
-                    f"{_ENGINE} of {self.url} (from {self._watermark} to {current}); "
-                    "run one engine per database"
+                    f"another engine moved the watermark of {self.url} (from "
+                    f"{self._watermark} to {current}); run one engine per database"
                 )
             if signals.num_rows:
                 self._load(
