@@ -62,18 +62,18 @@ class LocalPostgres:
             )
         self.dir: Path | None = None
         self.port = 0
-        self._as: list[str] = []
+        self._user: pwd.struct_passwd | None = None  # whom the server runs as, if not us
         if os.geteuid() == 0:
-            user = "postgres"
             try:
-                pwd.getpwnam(user)
+                self._user = pwd.getpwnam("postgres")
             except KeyError:
-                user = "nobody"
-            self._as = ["runuser", "-u", user, "--"]
-            self._uid = pwd.getpwnam(user).pw_uid
+                self._user = pwd.getpwnam("nobody")
 
     def _run(self, *args: str) -> subprocess.CompletedProcess:
-        r = subprocess.run([*self._as, *args], capture_output=True, text=True, timeout=120, cwd="/")
+        who = {}
+        if self._user is not None:  # the child drops root before it starts
+            who = {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
+        r = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd="/", **who)
         if r.returncode != 0:
             log = self.dir / "server.log" if self.dir else None
             tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
@@ -83,9 +83,16 @@ class LocalPostgres:
         return r
 
     def start(self) -> LocalPostgres:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # nothing left behind
+            raise
+
+    def _start(self) -> LocalPostgres:
         self.dir = Path(tempfile.mkdtemp(prefix="fanzha-pg-"))
-        if self._as:
-            os.chown(self.dir, self._uid, -1)
+        if self._user is not None:
+            os.chown(self.dir, self._user.pw_uid, self._user.pw_gid)
         data = self.dir / "data"
         self._run(
             str(self.bin / "initdb"),
@@ -120,7 +127,7 @@ class LocalPostgres:
     def stop(self) -> None:
         if self.dir is None:
             return
-        with contextlib.suppress(FanzhaError):  # never started: nothing to stop
+        with contextlib.suppress(FanzhaError, OSError):  # never started: nothing to stop
             self._run(
                 str(self.bin / "pg_ctl"),
                 "-D",
