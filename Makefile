@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) bench/privacy.py
 	$(PY) bench/funds.py
 	$(PY) bench/rings.py
+	$(PY) bench/store.py
 
 # Refresh requirements.lock from a clean environment after changing pyproject.toml.
 lock:

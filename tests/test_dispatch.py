@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 from typing import ClassVar
 
-import pyarrow as pa
 import pytest
 
 from fanzha.dispatch import FileSink, WebhookSink, dispatch, record_outcome
@@ -19,7 +18,6 @@ from fanzha.engine import Engine
 from fanzha.errors import FanzhaError
 from fanzha.ingest import ingest_rows
 from fanzha.store import open_store
-from fanzha.store.tables import OUTCOME_SCHEMA, TASK_SCHEMA
 from fanzha.taxonomy import FRAUD_TYPE_CODES
 from fanzha.testing import START
 from scenario import FRAUD, VICTIM
@@ -211,15 +209,3 @@ def test_templates_cover_every_fraud_type_and_every_channel(store, tmp_path):
     with pytest.raises(FanzhaError, match="default"):
         Templates.load("types: {}")
 
-
-def test_store_tasks_upsert_and_outcomes_deduplicate(db):
-    row = {f.name: None for f in TASK_SCHEMA} | {"task_id": "t1", "status": "failed",
-                                                 "attempts": 1}
-    with open_store(db) as s:
-        s.put_tasks(pa.Table.from_pylist([row], schema=TASK_SCHEMA))
-        s.put_tasks(pa.Table.from_pylist([row | {"status": "sent", "attempts": 2}],
-                                         schema=TASK_SCHEMA))
-        assert s.tasks()["status"].to_pylist() == ["sent"] and s.tasks("failed").num_rows == 0
-        o = {f.name: None for f in OUTCOME_SCHEMA} | {"outcome_id": "o1", "task_id": "t1"}
-        assert s.add_outcomes(pa.Table.from_pylist([o, o], schema=OUTCOME_SCHEMA)) == 1
-        assert s.add_outcomes(pa.Table.from_pylist([o], schema=OUTCOME_SCHEMA)) == 0

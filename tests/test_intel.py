@@ -19,7 +19,6 @@ from fanzha.intel import (
     facts_from_signals,
     transitions,
 )
-from fanzha.store import open_store
 from fanzha.testing import START, as_log
 from scenario import FRAUD, table
 
@@ -183,18 +182,6 @@ def test_import_without_required_columns_says_which(cli, tmp_path):
     assert "missing required column" in r.output and "target_value" in r.output
 
 
-def test_store_role_signals(db):
-    rows = [{"signal_id": f"s{i}", "detector": "d", "seq": i, "ts": START, "entity_kind": k,
-             "entity": e, "score": 0.5, "fraud_type": None, "evidence": "because",
-             "details": json.dumps({"role": r}), "event_ids": []}
-            for i, (k, e, r) in enumerate([("phone", FRAUD, "suspect"), ("phone", "1", "exposed"),
-                                           ("domain", "x.top", "suspect")])]
-    with open_store(db) as s:
-        s.commit_step(3, pa.Table.from_pylist(rows, schema=SIGNAL_SCHEMA),
-                      pa.Table.from_pylist([], schema=_alert_schema()), {})
-        assert s.role_signals("suspect")["entity"].to_pylist() == [FRAUD, "x.top"]
-        assert s.role_signals("suspect", "domain", "x.top").num_rows == 1
-        assert s.role_signals("exposed", "phone", FRAUD).num_rows == 0
 
 
 def _alert_schema():

@@ -14,6 +14,7 @@ from fanzha.cli import (  # noqa: F401 - registers the commands
     funds,
     ingest,
     intel,
+    lake,
     leaks,
     model,
     privacy,

@@ -30,7 +30,10 @@ err = Console(stderr=True, soft_wrap=True)
 DbOption = Annotated[
     str | None,
     typer.Option(
-        "--db", envvar="FANZHA_DB", help="Database: a DuckDB file (default ./fanzha.duckdb)."
+        "--db",
+        envvar="FANZHA_DB",
+        help="Database: a DuckDB file (default ./fanzha.duckdb) or a PostgreSQL URL "
+        "(postgresql://user@host:port/dbname).",
     ),
 ]
 JsonOption = Annotated[

@@ -198,9 +198,10 @@ def _quarantine_rows(batch_id: int, k: str, path: str, rows: Iterable[Rejected])
             "kind": [k] * len(rows),
             "source_file": [path] * len(rows),
             "line": [r.line for r in rows],
-            "raw": [r.raw for r in rows],
+            # shown, not parsed: NUL (which PostgreSQL cannot store) is written out as \x00
+            "raw": [r.raw.replace("\x00", "\\x00") if r.raw else r.raw for r in rows],
             "reason_code": [r.code for r in rows],
-            "reason": [r.reason for r in rows],
+            "reason": [r.reason.replace("\x00", "\\x00") for r in rows],
         },
         schema=QUARANTINE_SCHEMA,
     )

@@ -119,12 +119,18 @@ def _account(s: pl.Series, f: Field, o: ParseOptions) -> tuple:
 def _text(s: pl.Series, f: Field, _: ParseOptions) -> tuple:
     v = _as_text(s)
     df = pl.DataFrame({"v": v})
-    err = _errors(
-        df,
-        pl.col.v.str.len_chars() > TEXT_MAX_LEN,
-        "too_long",
-        f.name,
-        pl.col.v.str.len_chars().cast(pl.String) + f" characters > {TEXT_MAX_LEN}",
+    err = _first_error(
+        _errors(
+            df,
+            pl.col.v.str.len_chars() > TEXT_MAX_LEN,
+            "too_long",
+            f.name,
+            pl.col.v.str.len_chars().cast(pl.String) + f" characters > {TEXT_MAX_LEN}",
+        ),
+        # a JSON "\u0000" or a Parquet string may carry NUL, which no text means and PostgreSQL
+        # cannot store
+        _errors(df, pl.col.v.str.contains("\x00", literal=True), "bad_value", f.name,
+                "contains NUL characters"),
     )
     return v, err
 

@@ -1,7 +1,8 @@
 """Where fanzha keeps everything: event log, quarantine, signals, alerts, cases, lists, audit, state.
 
-The `Store` interface is narrow on purpose, so that the embedded DuckDB file and a PostgreSQL
-server can both implement it. Every write that must be atomic is one method: an ingest batch
+The `Store` interface is narrow on purpose, so that the embedded DuckDB file (duckdb_store.py) and
+a PostgreSQL server (postgres.py) both implement it, with the same semantics: tests/store runs the
+same suite against both. Every write that must be atomic is one method: an ingest batch
 (events + quarantine + batch record) and an engine step (signals + alerts + detector state +
 watermark) each commit all or nothing, which is what makes a killed run resume without losing or
 doubling anything.
@@ -16,13 +17,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from fanzha.errors import FanzhaError
-
 DEFAULT_DB = "fanzha.duckdb"
 
 
 def db_url(db: str | None = None) -> str:
-    """The database to use: the argument, else $FANZHA_DB, else ./fanzha.duckdb."""
+    """The database to use: the argument, else $FANZHA_DB, else ./fanzha.duckdb. A
+    postgresql://user@host:port/dbname URL names a PostgreSQL database."""
     return db or os.environ.get("FANZHA_DB") or DEFAULT_DB
 
 
@@ -89,6 +89,14 @@ class Store(ABC):
 
     @abstractmethod
     def count_events(self) -> dict[str, int]: ...
+
+    @abstractmethod
+    def append_log(self, events: Mapping[str, pa.Table], description: Mapping[str, Any]) -> int:
+        """Append events that already have their log positions (seq, event_id, batch_id, e.g.
+        read back from the Parquet lake) in one transaction; returns the events added.
+
+        Every seq must be unique and above max_seq, and no event id may be in the log already:
+        the log is the same as the one they came from, not a renumbered copy."""
 
     # --- engine ----------------------------------------------------------------------------
     @abstractmethod
@@ -200,10 +208,18 @@ class Store(ABC):
         self.close()
 
 
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
 def open_store(db: str | None = None, *, read_only: bool = False) -> Store:
+    """The store at `db` (or $FANZHA_DB): a PostgreSQL server for a postgresql:// URL, else a
+    DuckDB file. Open one per process: a store holds one connection."""
     url = db_url(db)
-    if url.startswith(("postgresql://", "postgres://")):
-        raise FanzhaError("the PostgreSQL store is not available in this build; use a DuckDB file")
+    if is_postgres(url):
+        from fanzha.store.postgres import PostgresStore
+
+        return PostgresStore(url, read_only=read_only)
     from fanzha.store.duckdb_store import DuckDBStore
 
     return DuckDBStore(url, read_only=read_only)

@@ -8,8 +8,6 @@ a killed ingest leaves nothing behind, and re-ingesting a file adds nothing.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +20,10 @@ from fanzha.engine.protocol import SIGNAL_SCHEMA
 from fanzha.errors import FanzhaError
 from fanzha.events import KINDS, kind
 from fanzha.store import Store
+from fanzha.store.common import audit_chain_intact, checked_log_rows
+from fanzha.store.common import audit_hash as _audit_hash
+from fanzha.store.common import now_ms as _now
+from fanzha.store.common import to_json as _json
 from fanzha.store.tables import (
     AUDIT_SCHEMA,
     LIST_SCHEMA,
@@ -33,16 +35,6 @@ from fanzha.store.tables import (
 )
 
 SCHEMA_VERSION = "1"
-
-
-def _now() -> dt.datetime:
-    """Wall-clock time, truncated to ms (the precision every stored time has)."""
-    t = dt.datetime.now(dt.UTC)
-    return t.replace(microsecond=t.microsecond // 1000 * 1000)
-
-
-def _json(obj: Any) -> str:
-    return orjson.dumps(obj, default=str, option=orjson.OPT_SORT_KEYS).decode()
 
 
 class DuckDBStore(Store):
@@ -308,6 +300,36 @@ class DuckDBStore(Store):
     def count_events(self) -> dict[str, int]:
         return {k: self._one(f"SELECT count(*) FROM ev_{k}")[0] for k in KINDS}
 
+    def append_log(self, events: Mapping[str, pa.Table], description: Mapping[str, Any]) -> int:
+        c = self.con
+        c.execute("BEGIN TRANSACTION")
+        try:
+            tables, top, batches = checked_log_rows(events, self.max_seq())
+            for k, t in tables.items():
+                c.register("_log_in", t)
+                try:
+                    clash = self._one(f"""SELECT e.event_id FROM ev_{k} e
+                        WHERE e.event_id IN (SELECT event_id FROM _log_in) LIMIT 1""")
+                    if clash:
+                        raise FanzhaError(f"{k} event {clash[0]} is in the log already")
+                    c.execute(f"INSERT INTO ev_{k} BY NAME SELECT * FROM _log_in ORDER BY seq")
+                finally:
+                    c.unregister("_log_in")
+            if tables:
+                self._set_meta("max_seq", str(top))
+                self._set_meta("max_batch", str(max(int(self._meta("max_batch")), *batches)))
+                now = _now()
+                for b in batches:
+                    c.execute(
+                        "INSERT OR IGNORE INTO ingest_batches VALUES (?, ?, ?, ?, NULL)",
+                        [b, now, now, _json(description)],
+                    )
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        return sum(t.num_rows for t in tables.values())
+
     # --- engine --------------------------------------------------------------------------------
     def load_engine(self) -> tuple[int, dict[str, dict[str, bytes]]]:
         states: dict[str, dict[str, bytes]] = {}
@@ -518,23 +540,7 @@ class DuckDBStore(Store):
         return self._arrow("SELECT * FROM audit ORDER BY n").cast(AUDIT_SCHEMA)
 
     def verify_audit(self) -> bool:
-        prev = ""
-        for row in self.audit_log().to_pylist():
-            expect = _audit_hash(
-                prev,
-                row["n"],
-                row["ts"],
-                row["actor"],
-                row["role"],
-                row["action"],
-                row["target"],
-                row["reason"],
-                row["detail"],
-            )
-            if row["prev_hash"] != prev or row["hash"] != expect:
-                return False
-            prev = row["hash"]
-        return True
+        return audit_chain_intact(self.audit_log().to_pylist())
 
     def close(self) -> None:
         if self._stage is not None:
@@ -544,9 +550,3 @@ class DuckDBStore(Store):
 
 def _q(name: str) -> str:
     return f'"{name}"'
-
-
-def _audit_hash(prev: str, n: int, ts: dt.datetime, *fields: str) -> str:
-    stamp = (ts - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
-    body = "\x1f".join([prev, str(n), str(stamp), *fields])
-    return hashlib.sha256(body.encode()).hexdigest()

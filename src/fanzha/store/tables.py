@@ -112,6 +112,28 @@ def duckdb_type(t: pa.DataType) -> str:
     raise TypeError(f"no DuckDB type for {t}")
 
 
+def pg_type(t: pa.DataType) -> str:
+    """The PostgreSQL column type of an Arrow type. Text compares byte-wise (COLLATE "C"), as in
+    DuckDB, so that ORDER BY on ids gives the same order on both backends."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return 'text COLLATE "C"'
+    if pa.types.is_int64(t):
+        return "bigint"
+    if pa.types.is_int32(t):
+        return "integer"
+    if pa.types.is_floating(t):
+        return "double precision"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_timestamp(t):
+        return "timestamptz"
+    if pa.types.is_binary(t):
+        return "bytea"
+    if pa.types.is_list(t):
+        return pg_type(t.value_type).removesuffix(' COLLATE "C"') + "[]"
+    raise TypeError(f"no PostgreSQL type for {t}")
+
+
 def ddl(table: str, schema: pa.Schema, extra: str = "") -> str:
     cols = ", ".join(f'"{f.name}" {duckdb_type(f.type)}' for f in schema)
     return f"CREATE TABLE IF NOT EXISTS {table} ({cols}{', ' + extra if extra else ''})"
