@@ -1,0 +1,121 @@
+"""Personal data in responses: masked by role, unmasked only with a reason, always audited.
+
+Every response that carries personal data goes through a `View`. By default the data is masked
+with the API's view policy (`view.yaml`: fanzha.privacy's display masks over the API's field
+names). The centre's analysts and police may ask for it unmasked (`?unmask=true&reason=...`);
+the reason is required, and the view is written to the hash-chained audit log with who, what, why
+and when. Exports always need a reason and are always audited, masked or not.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, HTTPException, Query, Request
+
+from fanzha.api.access import UNMASK, Principal
+from fanzha.api.deps import Db, get_db, principal
+from fanzha.privacy import Masker
+
+POLICY = str(Path(__file__).with_name("view.yaml"))
+
+
+@functools.cache
+def masker() -> Masker:
+    return Masker(POLICY)
+
+
+def mask(obj: Any, keep: tuple[str, ...] = ()) -> Any:
+    """Records, lists of records and nested records (a saved trace) masked field by field;
+    fields named in `keep` are left as they are."""
+    if isinstance(obj, dict):
+        return _mask_rows([obj], keep)[0]
+    if isinstance(obj, list):
+        if all(isinstance(x, dict) for x in obj):
+            return _mask_rows(obj, keep)
+        return masker().mask_column("text", None, obj)
+    return obj
+
+
+def _nested(v: Any) -> bool:
+    return isinstance(v, dict | list)
+
+
+def _mask_rows(rows: list[dict[str, Any]], keep: tuple[str, ...]) -> list[dict[str, Any]]:
+    m = masker()
+    flat = [{k: v for k, v in r.items() if not _nested(v) and k not in keep} for r in rows]
+    out = []
+    for r, f in zip(rows, m.mask_records(flat), strict=True):
+        o = dict(r)
+        o.update(f)
+        for k, v in r.items():
+            if k in keep or not _nested(v):
+                continue
+            if isinstance(v, dict) or (v and all(isinstance(x, dict) for x in v)):
+                o[k] = mask(v, keep)
+            else:
+                kind, op = m.column_plan([k])[k]
+                o[k] = [mask(x, keep) if _nested(x) else x for x in m.mask_column(kind, op, v)]
+        out.append(o)
+    return out
+
+
+class View:
+    """How one response shows personal data to its caller."""
+
+    def __init__(self, request: Request, p: Principal, db: Db, unmask: bool, reason: str | None):
+        self.request = request
+        self.principal = p
+        self.db = db
+        self.unmasked = unmask
+        self.reason = reason
+
+    def show(self, obj: Any, target: str, keep: tuple[str, ...] = ()) -> Any:
+        """`obj` as the caller may see it; an unmasked view is audited."""
+        if not self.unmasked:
+            return mask(obj, keep)
+        self.audit("view_unmasked", target, self.reason or "")
+        return obj
+
+    def audit(self, action: str, target: str, reason: str, **detail: Any) -> None:
+        p = self.principal
+        with self.db() as s:
+            s.append_audit(
+                p.key_id,
+                p.role,
+                action,
+                target,
+                reason,
+                {"org": p.org, "route": self.request.url.path, **detail},
+            )
+
+
+UNMASK_DOC = (
+    "Show personal data unmasked (analyst and police only; needs `reason`; written to the "
+    "audit log)."
+)
+REASON_DOC = "Why you need this (required to unmask and to export; kept in the audit log)."
+
+
+def view(
+    request: Request,
+    p: Principal = Depends(principal),
+    db: Db = Depends(get_db),
+    unmask: bool = Query(False, description=UNMASK_DOC),
+    reason: str | None = Query(None, max_length=500, description=REASON_DOC),
+) -> View:
+    reason = reason.strip() if reason else None
+    if unmask:
+        if p.role not in UNMASK:
+            raise HTTPException(403, f"the {p.role} role may not see personal data unmasked")
+        if not reason:
+            raise HTTPException(400, "an unmasked view needs a reason (?reason=...)")
+    return View(request, p, db, unmask, reason)
+
+
+def export_view(v: View = Depends(view)) -> View:
+    if not v.reason:
+        raise HTTPException(400, "an export needs a reason (?reason=...)")
+    return v
