@@ -114,7 +114,8 @@ class Api:
         return {"Authorization": f"Bearer {token}"}
 
     def request(self, method: str, who: str | None, path: str, **kw):
-        return self.client.request(method, path, headers=self.headers(who), **kw)
+        headers = {**self.headers(who), **kw.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kw)
 
     def get(self, who: str | None, path: str, **kw):
         return self.request("GET", who, path, **kw)
@@ -134,7 +135,7 @@ class Api:
 
 def _api(world, tmp_path: Path):
     path, keys = world
-    db = str(tmp_path / "fanzha.duckdb")
+    db = str(tmp_path / "api.duckdb")
     shutil.copy(path, db)
     sms = tmp_path / "sms"
     app = create_app(db, ApiSettings(sms_sink=SmsSink(str(sms))))

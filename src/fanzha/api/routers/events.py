@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from fanzha.api.access import CARD_TYPE, INGEST_KINDS, REPORTER_KIND, Principal
 from fanzha.api.deps import Db, allow, get_db, principal
@@ -141,8 +142,9 @@ def send_file(
             mapping[dst.strip()] = src.strip()
     try:
         o = IngestOptions(tz=tz, money_unit=money_unit, time_unit=time_unit, column_map=mapping)
-    except ValueError as e:
-        raise HTTPException(422, str(e).splitlines()[0]) from None
+    except ValidationError as e:
+        why = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
+        raise HTTPException(422, why) from None
     opts = _options(p, k, o, encoding=encoding, delimiter=delimiter)
     limit = request.app.state.settings.upload_limit_bytes
     with tempfile.TemporaryDirectory() as d:

@@ -79,9 +79,9 @@ def check(
     **allow(*REPORTERS),
 )
 def report(r: ReportIn, p: Principal = Depends(principal), db: Db = Depends(get_db)) -> ReportOut:
-    """Appended to the log as a report event. A citizen's report counts towards "suspected"
-    (several independent reporters); a bank's, operator's or platform's too; police and the
-    centre may confirm or clear."""
+    """Appended to the log as a report event, reported as the caller's role (a citizen, bank,
+    operator or platform reports; police and the centre may also confirm or clear); the answer
+    is what fanzha.intel makes of the value with it."""
     by = REPORTER_KIND[p.role] or "centre"
     if r.verdict != "report" and by not in ("police", "centre"):
         raise HTTPException(403, "only police and the centre confirm or clear")
