@@ -24,12 +24,19 @@ from fanzha.store import Store, db_url, open_store
 
 
 class SharedStore:
-    """One open store, lent to one request at a time (DuckDB)."""
+    """One open store, lent to one request at a time (DuckDB). Opened at first use, closed when
+    the app shuts down (and opened again if it starts again)."""
 
     def __init__(self, url: str):
         self.url = url
-        self.store = open_store(url)
+        self._store: Store | None = None
         self._lock = threading.Lock()  # not RLock: a threadpool may release it on another thread
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.url)
+        return self._store
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[Store]:
@@ -38,7 +45,9 @@ class SharedStore:
 
     def close(self) -> None:
         with self._lock:
-            self.store.close()
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
 
 class StorePerRequest:
