@@ -74,8 +74,7 @@ def serve_cmd(
         "FANZHA_UPLOAD_LIMIT": str(upload_limit_mb << 20),
     }
     os.environ.update(env)
-    if not postgres:
-        store(url).close()  # a locked or unreadable file fails here with its one-line reason
+    store(url).close()  # a locked, unreadable or unreachable store fails here, in one line
     uvicorn.run(
         "fanzha.api:app_from_env",
         factory=True,

@@ -1,0 +1,95 @@
+"""`fanzha serve`, `fanzha keys`, `fanzha partners` from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import httpx
+
+from fanzha.api.access import add_key
+from fanzha.store import open_store
+from helpers import fanzha_cmd
+
+
+def test_keys_are_shown_once_listed_without_secrets_and_revoked(cli):
+    k = json.loads(cli("keys", "add", "--org", "bank-a", "--role", "bank", "--label", "risk",
+                       "--json").output)
+    assert k["token"].startswith(f"fz_{k['key_id']}_") and k["role"] == "bank"
+    listed = cli("keys", "list", "--json").output
+    assert k["key_id"] in listed and k["token"] not in listed and "key_hash" not in listed
+    assert "revoked" in cli("keys", "revoke", k["key_id"]).output
+    assert "not revoked already" in cli("keys", "revoke", k["key_id"], ok=False).output
+    assert "unknown role" in cli("keys", "add", "--org", "x", "--role", "root", ok=False).output
+    human = cli("keys", "add", "--org", "op-a", "--role", "operator").output
+    assert "fz_" in human and "not shown again" in human
+
+
+def test_partners_endpoints_and_delivery(cli, tmp_path):
+    r = json.loads(cli("partners", "set", "bank-a", "--webhook", "http://127.0.0.1:9/hook",
+                       "--json").output)
+    assert r["secret"].startswith("whsec_")
+    kept = json.loads(cli("partners", "set", "bank-a", "--webhook", "http://127.0.0.1:9/h2",
+                          "--json").output)
+    assert "secret" not in kept  # the secret stays until rotated
+    rotated = json.loads(cli("partners", "set", "bank-a", "--webhook", "http://127.0.0.1:9/h2",
+                             "--rotate-secret", "--json").output)
+    assert rotated["secret"] != r["secret"]
+    cli("partners", "set", "bank-b", "--drop-dir", str(tmp_path / "drop"))
+    listed = json.loads(cli("partners", "list", "--json").output)
+    assert [p["partner"] for p in listed] == ["bank-a", "bank-b"]
+    assert all("secret" not in p for p in listed) and listed[0]["signed"]
+    assert "http(s)" in cli("partners", "set", "x", "--webhook", "ftp://x", ok=False).output
+    assert json.loads(cli("partners", "deliver", "--json").output) == {
+        "delivered": 0, "retry": 0, "failed": 0, "pull": 0}
+    assert json.loads(cli("partners", "notifications", "--json").output) == []
+
+
+def test_several_workers_need_postgresql(cli):
+    r = cli("serve", "--workers", "2", ok=False)
+    assert "PostgreSQL" in r.output and "one writer" in r.output
+    r = cli("serve", "--sms-sink", "ftp://x", ok=False)
+    assert "SMS sink" in r.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_fanzha_serve_answers_and_stops_cleanly(tmp_path, env):
+    db = str(tmp_path / "served.duckdb")
+    with open_store(db) as s:
+        key = add_key(s, "operator-a", "operator")["token"]
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*fanzha_cmd(), "serve", "--port", str(port), "--db", db, "--sms-sink",
+         str(tmp_path / "sms"), "--engine-every", "0", "--log-level", "warning"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):  # wait until it listens (at most ~30 s on a loaded machine)
+            try:
+                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("fanzha serve did not start")
+        events = [{"ts": "2026-03-02T09:00:00Z", "caller": "17012345678",
+                   "callee": "13800138000", "duration_s": 60}]
+        r = httpx.post(f"{base}/v1/events/call", json={"events": events},
+                       headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 200 and r.json()["accepted"] == 1
+        assert httpx.get(f"{base}/v1/alerts").status_code == 401
+        assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "fanzha"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    assert os.path.exists(db)
