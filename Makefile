@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/sim.py
 	$(PY) bench/privacy.py
 	$(PY) bench/funds.py
+	$(PY) bench/api.py
 
 # Refresh requirements.lock from a clean environment after changing pyproject.toml.
 lock:

@@ -13,7 +13,7 @@ import httpx
 
 from fanzha.api.access import add_key
 from fanzha.store import open_store
-from helpers import fanzha_cmd
+from helpers import ROOT, fanzha_cmd
 
 
 def test_keys_are_shown_once_listed_without_secrets_and_revoked(cli):
@@ -93,3 +93,9 @@ def test_fanzha_serve_answers_and_stops_cleanly(tmp_path, env):
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-2000:]
     assert os.path.exists(db)
+
+
+def test_docs_api_md_is_the_generated_route_table(cli):
+    assert (ROOT / "docs" / "api.md").read_text(encoding="utf-8") == cli("serve", "--routes").output
+    doc = json.loads(cli("serve", "--openapi").output)
+    assert doc["info"]["title"] == "fanzha" and "/v1/alerts" in doc["paths"]

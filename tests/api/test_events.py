@@ -108,9 +108,9 @@ def test_a_partner_speaks_only_for_itself(api):
     (row,) = api.store().find_events("card", card_number="13712345678").to_pylist()
     assert row["card_type"] == "sim" and row["source"] == "operator-a"
     r = api.post("bank", "/v1/events/transfer",
-                 json={"events": [], "options": {"column_map": {"source": "x"}}})
+                 json={"events": [{}], "options": {"column_map": {"source": "x"}}})
     assert r.status_code == 403
-    r = api.post("operator", "/v1/events/transfer", json={"events": []})
+    r = api.post("operator", "/v1/events/transfer", json={"events": [{}]})
     assert r.status_code == 403 and "may not send transfer" in r.text
     centre = api.ok("POST", "analyst", "/v1/events/call",
                     json={"events": [{**CALLS[0], "ts": "2026-03-06T10:00:00Z",
@@ -119,12 +119,12 @@ def test_a_partner_speaks_only_for_itself(api):
 
 
 def test_bad_batches_are_refused_clearly(api):
-    for body in ({"events": "x"}, {"events": [1, 2]}, {"rows": []},
-                 {"events": [], "options": {"tz": "Nowhere/Here"}},
-                 {"events": [], "options": {"money_unit": "dollar"}}):
+    for body in ({"events": "x"}, {"events": [1, 2]}, {"rows": []}, {"events": []},
+                 {"events": [{}], "options": {"tz": "Nowhere/Here"}},
+                 {"events": [{}], "options": {"money_unit": "dollar"}}):
         r = api.post("operator", "/v1/events/call", json=body)
         assert r.status_code == 422, body
-    assert api.post("operator", "/v1/events/calls", json={"events": []}).status_code == 422
+    assert api.post("operator", "/v1/events/calls", json={"events": [{}]}).status_code == 422
     r = api.post("operator", "/v1/events/call", content=b"{not json",
                  headers={"Content-Type": "application/json"})
     assert r.status_code == 422

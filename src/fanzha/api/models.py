@@ -110,6 +110,7 @@ class IngestOptions(Strict):
 
 class EventBatch(Strict):
     events: list[dict[str, Any]] = Field(
+        min_length=1,
         max_length=100_000,
         description="Events of the kind in the path, as `GET /v1/kinds/{kind}/schema` describes "
         "them. Bad rows are quarantined with their reason; the others go in.",

@@ -4,6 +4,7 @@ notifications go, and delivering them)."""
 from __future__ import annotations
 
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -48,9 +49,25 @@ def serve_cmd(
     ] = 10.0,
     upload_limit_mb: Annotated[int, typer.Option(help="Largest file upload.")] = 1024,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    openapi: Annotated[
+        bool, typer.Option("--openapi", help="Print the OpenAPI document and exit.")
+    ] = False,
+    routes: Annotated[
+        bool, typer.Option("--routes", help="Print docs/api.md (routes and roles) and exit.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) over the database."""
+    if openapi or routes:
+        from fanzha.api import create_app
+        from fanzha.api.docs import routes_markdown
+
+        doc = create_app(":memory:").openapi()
+        if openapi:
+            print_json(doc)
+        else:
+            sys.stdout.write(routes_markdown(doc))
+        return
     import uvicorn
 
     from fanzha.linkage import SmsSink
