@@ -15,13 +15,8 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime as dt
-import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +28,7 @@ from fanzha import ids
 from fanzha.api.access import add_key
 from fanzha.ingest import ingest_rows
 from fanzha.store import open_store
+from fanzha.testing import served
 
 GOAL = 5_000
 
@@ -64,35 +60,14 @@ def in_process(batches: list[list[dict]], db: str) -> tuple[float, int]:
         return time.perf_counter() - t, accepted
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def over_http(batches: list[list[dict]], db: str, clients: int) -> tuple[float, int, list[float]]:
     with open_store(db) as s:
         token = add_key(s, "operator-a", "operator", "bench")["token"]
-    port = _free_port()
-    env = {**os.environ, "FANZHA_DB": db}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "fanzha", "serve", "--port", str(port), "--engine-every", "0",
-         "--deliver-every", "0", "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("fanzha serve did not start")
+    options = ("--engine-every", "0", "--deliver-every", "0", "--log-level", "warning")
+    with served(db, *options) as (base, _):
         bodies = [orjson.dumps({"events": b}) for b in batches]  # what a partner's client sends
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         latencies: list[float] = []
-        accepted = 0
 
         def send(body: bytes) -> int:
             t = time.perf_counter()
@@ -109,9 +84,6 @@ def over_http(batches: list[list[dict]], db: str, clients: int) -> tuple[float, 
                 accepted = sum(pool.map(send, bodies))
             elapsed = time.perf_counter() - t
         return elapsed, accepted, latencies
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=120)
 
 
 def main() -> None:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
 
 import httpx
 
 from fanzha.api.access import add_key
 from fanzha.store import open_store
-from helpers import ROOT, fanzha_cmd
+from fanzha.testing import served
+from helpers import ROOT
 
 
 def test_keys_are_shown_once_listed_without_secrets_and_revoked(cli):
@@ -56,31 +52,13 @@ def test_several_workers_need_postgresql(cli):
     assert "SMS sink" in r.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_fanzha_serve_answers_and_stops_cleanly(tmp_path, env):
     db = str(tmp_path / "served.duckdb")
     with open_store(db) as s:
         key = add_key(s, "operator-a", "operator")["token"]
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*fanzha_cmd(), "serve", "--port", str(port), "--db", db, "--sms-sink",
-         str(tmp_path / "sms"), "--engine-every", "0", "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):  # wait until it listens (at most ~30 s on a loaded machine)
-            try:
-                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("fanzha serve did not start")
+    options = ("--sms-sink", str(tmp_path / "sms"), "--engine-every", "0", "--log-level",
+               "warning")
+    with served(db, *options, env=env) as (base, proc):
         events = [{"ts": "2026-03-02T09:00:00Z", "caller": "17012345678",
                    "callee": "13800138000", "duration_s": 60}]
         r = httpx.post(f"{base}/v1/events/call", json={"events": events},
@@ -88,11 +66,9 @@ def test_fanzha_serve_answers_and_stops_cleanly(tmp_path, env):
         assert r.status_code == 200 and r.json()["accepted"] == 1
         assert httpx.get(f"{base}/v1/alerts").status_code == 401
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "fanzha"
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err[-2000:]
-    assert os.path.exists(db)
+    assert proc.returncode == 0, proc.stderr.read()[-2000:]  # stopped cleanly
+    with open_store(db) as s:
+        assert s.count_events()["call"] == 1
 
 
 def test_docs_api_md_is_the_generated_route_table(cli):

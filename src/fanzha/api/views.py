@@ -9,13 +9,17 @@ and when. Exports always need a reason and are always audited, masked or not.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import Depends, HTTPException, Query, Request
+from fastapi.responses import Response
 
-from fanzha.api.access import UNMASK, Principal
+from fanzha.api.access import PARTNERS, UNMASK, Principal
 from fanzha.api.deps import Db, get_db, principal
 from fanzha.privacy import Masker
 
@@ -113,6 +117,31 @@ def view(
         if not reason:
             raise HTTPException(400, "an unmasked view needs a reason (?reason=...)")
     return View(request, p, db, unmask, reason)
+
+
+def own_partner(p: Principal, partner: str | None, what: str) -> str | None:
+    """The partner whose data a request reads: a bank, operator, platform or warehouse reads
+    only its own (asking for another's is refused); the centre reads any (None: all)."""
+    if p.role not in PARTNERS:
+        return partner
+    if partner is not None and partner != p.org:
+        raise HTTPException(403, f"a partner sees only its own {what}")
+    return p.org
+
+
+FILE_RESPONSES = {200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}}
+
+
+def file_response(rows: list[dict[str, Any]], columns: list[str], format: str) -> Response:
+    """Rows as a CSV (UTF-8) or JSONL download."""
+    if format == "jsonl":
+        body = b"".join(orjson.dumps(r, default=str) + b"\n" for r in rows)
+        return Response(body, media_type="application/x-ndjson")
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8")
 
 
 def export_view(v: View = Depends(view)) -> View:

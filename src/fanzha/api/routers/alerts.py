@@ -9,13 +9,10 @@ it was closed shows as reopened.
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 from collections.abc import Iterable
 from typing import Any, Literal
 
-import orjson
 import pyarrow as pa
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
@@ -32,13 +29,12 @@ from fanzha.api.models import (
     AlertPage,
     Problem,
 )
-from fanzha.api.views import View, export_view, view
+from fanzha.api.views import FILE_RESPONSES, View, export_view, file_response, view
 from fanzha.decide import TIERS
 from fanzha.linkage import now
 from fanzha.store import Store
 from fanzha.store.tables import ALERT_ACTION_SCHEMA
 
-FILE = {200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}}
 router = APIRouter(tags=["alerts"])
 STATUS_OF = {
     "assign": "assigned",
@@ -179,7 +175,7 @@ COLUMNS = (
     "/alerts/export",
     summary="Export the queue (CSV or JSONL), audited",
     response_class=Response,
-    **allow("analyst", responses=FILE),
+    **allow("analyst", responses=FILE_RESPONSES),
 )
 def export(
     format: Literal["csv", "jsonl"] = "csv",
@@ -202,14 +198,7 @@ def export(
         tier=tier,
         status=status,
     )
-    if format == "jsonl":
-        body = b"".join(orjson.dumps(r, default=str) + b"\n" for r in rows)
-        return Response(body, media_type="application/x-ndjson")
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(COLUMNS))
-    w.writeheader()
-    w.writerows(rows)
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8")
+    return file_response(rows, list(COLUMNS), format)
 
 
 @router.get(

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fanzha.api.access import PARTNERS, Principal
 from fanzha.api.deps import Db, allow, get_db, principal
 from fanzha.api.models import DeliveryPass, Notification, Partner, Problem
-from fanzha.api.views import View, view
+from fanzha.api.views import View, own_partner, view
 from fanzha.linkage import deliver, now
 
 router = APIRouter(tags=["linkage"])
@@ -43,10 +43,7 @@ def notifications(
     v: View = Depends(view),
 ) -> list[dict]:
     p = v.principal
-    if p.role in PARTNERS:
-        if partner is not None and partner != p.org:
-            raise HTTPException(403, "a partner sees only its own notifications")
-        partner = p.org
+    partner = own_partner(p, partner, "notifications")
     with v.db() as s:
         rows = _rows(s, partner, status)[:limit]
     if not rows:

@@ -9,35 +9,34 @@ rest masked; what it was shown is written to the audit log.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Literal
 
-import orjson
 import pyarrow as pa
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from fanzha.api.access import CENTRE, PARTNERS, Principal
 from fanzha.api.deps import allow, principal
 from fanzha.api.models import ListAdded, ListEntriesIn, ListEntry
-from fanzha.api.views import View, export_view, view
+from fanzha.api.views import (
+    FILE_RESPONSES,
+    View,
+    export_view,
+    file_response,
+    own_partner,
+    view,
+)
 from fanzha.hashing import sha256_32_one
 from fanzha.linkage import deliveries, now, queue_list_entries
 from fanzha.store.tables import LIST_SCHEMA
 
-FILE = {200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}}
 router = APIRouter(tags=["lists"])
 READERS = (*CENTRE, *PARTNERS)
 ListName = Literal["freeze", "cancel", "block", "watch", "notify"]
 
 
 def _entries(v: View, list_name: str | None, partner: str | None, entity: str | None) -> list[dict]:
-    p = v.principal
-    if p.role in PARTNERS:
-        if partner is not None and partner != p.org:
-            raise HTTPException(403, "a partner sees only the entries addressed to it")
-        partner = p.org
+    partner = own_partner(v.principal, partner, "list entries")
     with v.db() as s:
         rows = s.list_entries(list_name, partner).to_pylist()
         if entity is not None:
@@ -72,7 +71,7 @@ def entries(
     "/lists/export",
     summary="Export list entries (CSV or JSONL), audited",
     response_class=Response,
-    **allow(*READERS, responses=FILE),
+    **allow(*READERS, responses=FILE_RESPONSES),
 )
 def export(
     format: Literal["csv", "jsonl"] = "csv",
@@ -88,14 +87,7 @@ def export(
     elif not v.unmasked:
         rows = v.show(rows, target)
     v.audit("export", target, v.reason or "", rows=len(rows), unmasked=v.unmasked, format=format)
-    if format == "jsonl":
-        body = b"".join(orjson.dumps(r, default=str) + b"\n" for r in rows)
-        return Response(body, media_type="application/x-ndjson")
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=[*LIST_SCHEMA.names, "delivery"])
-    w.writeheader()
-    w.writerows(rows)
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8")
+    return file_response(rows, [*LIST_SCHEMA.names, "delivery"], format)
 
 
 @router.post("/lists", response_model=ListAdded, summary="Add list entries", **allow(*CENTRE))

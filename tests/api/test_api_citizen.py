@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import BANK_CARD, CITIZEN_ID, OTHER, STRANGER_ID, VICTIM
+from api_world import BANK_CARD, CITIZEN_ID, OTHER, STRANGER_ID, VICTIM
 from fanzha.api.routers import citizen as citizen_routes
 from fanzha.linkage import now
 

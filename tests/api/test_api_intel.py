@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import FRAUD, VICTIM
+from api_world import FRAUD, VICTIM
 
 NEW = "17098765432"
 

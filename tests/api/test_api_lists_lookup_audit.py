@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from conftest import BANK_CARD, CITIZEN_ID, FRAUD, MULE, OTHER, VICTIM
+from api_world import BANK_CARD, CITIZEN_ID, FRAUD, MULE, OTHER, VICTIM
 
 
 def test_lists_per_partner_and_their_export(api):

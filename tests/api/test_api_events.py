@@ -8,7 +8,7 @@ import json
 import orjson
 from fastapi.testclient import TestClient
 
-from conftest import FRAUD, OTHER, VICTIM
+from api_world import FRAUD, OTHER, VICTIM
 from fanzha.api import ApiSettings, create_app
 
 CALLS = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from conftest import BANK_CARD, MULE, VICTIM
+from api_world import BANK_CARD, MULE, VICTIM
 
 
 def test_a_case_trace_is_the_cli_trace_saved_and_frozen(api, world, cli, db):

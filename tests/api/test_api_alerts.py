@@ -8,7 +8,7 @@ import io
 
 import orjson
 
-from conftest import FRAUD, OTHER, VICTIM
+from api_world import FRAUD, OTHER, VICTIM
 
 
 def _victim_alert(api, who="analyst") -> dict:

@@ -14,7 +14,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from conftest import CITIZEN_ID, VICTIM
+from api_world import CITIZEN_ID, VICTIM
 from fanzha.api import ApiSettings, create_app
 from fanzha.api.access import add_session
 from fanzha.linkage import SmsSink, now
