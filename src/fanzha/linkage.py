@@ -117,9 +117,17 @@ def queue(
     return store.add_notifications(pa.Table.from_pylist(rows, NOTIFICATION_SCHEMA))
 
 
-def queue_list_entries(store: Store, entries: pa.Table, at: dt.datetime) -> int:
-    """One notification per list entry, to the partner that must act on it."""
-    items = [(e["partner"], "list_entry", e["entry_id"], {"entry": e}) for e in entries.to_pylist()]
+def queue_list_entries(
+    store: Store,
+    entries: pa.Table,
+    at: dt.datetime,
+    show: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+) -> int:
+    """One notification per list entry, to the partner that must act on it; `show` gives each
+    entry as the partner may see it (the API masks all but the identifier to act on)."""
+    rows = entries.to_pylist()
+    shown = show(rows) if show and rows else rows
+    items = [(e["partner"], "list_entry", e["entry_id"], {"entry": e}) for e in shown]
     return queue(store, items, at)
 
 
@@ -216,6 +224,15 @@ def deliver(
             nxt = at + backoff(attempts, base_delay_s) if status == "pending" else None
             s.record_delivery(n["notification_id"], status, attempts, at, nxt, channel, error)
             counts["retry" if status == "pending" else status] += 1
+            if status == "delivered":  # personal data left fanzha: who got what, and why
+                s.append_audit(
+                    "fanzha",
+                    "system",
+                    "deliver_notification",
+                    f"notification:{n['notification_id']}",
+                    f"{n['topic']} addressed to {n['partner']}",
+                    {"partner": n["partner"], "channel": channel, "attempts": attempts},
+                )
     return counts
 
 

@@ -55,7 +55,8 @@ def receiver():
 def _entries(api) -> dict:
     body = {"entries": [
         {"list_name": "freeze", "partner": "bank-ccb", "entity_kind": "account",
-         "entity": "6217000000000000001", "reason": "mule of case J1"},
+         "entity": "6217000000000000001", "reason": "mule of case J1",
+         "evidence": "holds ¥50,000.00 of the money of 13800138000"},
         {"list_name": "block", "partner": "bank-abc", "entity_kind": "account",
          "entity": "6217000000000000002", "reason": "mule of case J1"},
         {"list_name": "cancel", "partner": "operator-a", "entity_kind": "phone",
@@ -89,8 +90,17 @@ def test_webhook_file_and_pull_each_with_its_status(api, receiver, tmp_path):
     payload = json.loads(body)
     assert headers["Idempotency-Key"] == payload["notification_id"]
     assert payload["entry"]["entity"] == "6217000000000000001"  # the partner's own account
+    assert "138****8000" in payload["entry"]["evidence"]  # the victim's, masked
+    assert "13800138000" not in body.decode()
     assert {h["Idempotency-Key"] for h, _ in receiver.requests} == {payload["notification_id"]}
 
+    audit = [e for e in api.store().audit_log().to_pylist()
+             if e["action"] == "deliver_notification"]
+    dropped = json.loads(next((tmp_path / "abc").iterdir()).read_text())["notification_id"]
+    assert {e["target"] for e in audit} == {f"notification:{payload['notification_id']}",
+                                            f"notification:{dropped}"}
+    assert {e["reason"] for e in audit} == {"list_entry addressed to bank-ccb",
+                                            "list_entry addressed to bank-abc"}
     (drop,) = (tmp_path / "abc").iterdir()
     assert json.loads(drop.read_text())["entry"]["partner"] == "bank-abc"
     ccb = api.ok("GET", "bank", "/v1/notifications")

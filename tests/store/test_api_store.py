@@ -9,17 +9,9 @@ import pyarrow as pa
 import pytest
 
 from fanzha.errors import FanzhaError
-from fanzha.store import open_store
 from fanzha.store.tables import ALERT_ACTION_SCHEMA, NOTIFICATION_SCHEMA
 
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def store(db):
-    s = open_store(db)
-    yield s
-    s.close()
 
 
 def _key(key_id: str, key_hash: str, **kw) -> dict:

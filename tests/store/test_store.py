@@ -22,13 +22,6 @@ from helpers import fanzha_cmd
 T0 = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-def store(db):
-    s = open_store(db)
-    yield s
-    s.close()
-
-
 def _signal(i: int) -> dict:
     return {"signal_id": f"s{i}", "detector": "d", "seq": i, "ts": T0, "entity_kind": "phone",
             "entity": "13800138000", "score": 0.5, "fraud_type": None, "evidence": "because",

@@ -10,18 +10,22 @@ and when. Exports always need a reason and are always audited, masked or not.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import io
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from fanzha.api.access import PARTNERS, UNMASK, Principal
 from fanzha.api.deps import Db, get_db, principal
+from fanzha.linkage import queue_list_entries
 from fanzha.privacy import Masker
+from fanzha.store import Store
 
 POLICY = str(Path(__file__).with_name("view.yaml"))
 
@@ -64,6 +68,17 @@ def _mask_rows(rows: list[dict[str, Any]], keep: tuple[str, ...]) -> list[dict[s
                 o[k] = [mask(x, keep) if _nested(x) else x for x in m.mask_column(kind, op, v)]
         out.append(o)
     return out
+
+
+def partner_view(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """List entries as the partner they are addressed to sees them: the identifier it must act
+    on (its own customer's account, card or number) in clear, the rest masked."""
+    return mask(rows, keep=("entity",))
+
+
+def notify_partners(s: Store, entries: pa.Table, at: dt.datetime) -> int:
+    """Queue a notification for each new list entry's partner, as that partner may see it."""
+    return queue_list_entries(s, entries, at, show=partner_view)
 
 
 class View:

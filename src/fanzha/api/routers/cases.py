@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fanzha.api.access import Principal
 from fanzha.api.deps import allow, principal
 from fanzha.api.models import Case, CaseSummary, FreezeOrder, Problem, TraceIn
-from fanzha.api.views import View, view
+from fanzha.api.views import View, notify_partners, view
 from fanzha.investigate.funds import TraceSettings, TransferIndex, run_trace
-from fanzha.linkage import deliveries, now, queue_list_entries
+from fanzha.linkage import deliveries, now
 from fanzha.store import Store
 
 router = APIRouter(tags=["cases"])
@@ -153,7 +153,7 @@ def traces(
             index=_index(request, s),
         )
         if entries is not None and entries.num_rows:
-            result["notifications_queued"] = queue_list_entries(s, entries, now())
+            result["notifications_queued"] = notify_partners(s, entries, now())
     return v.show(result, f"trace:{result['case_id']}")
 
 

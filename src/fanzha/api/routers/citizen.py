@@ -35,8 +35,9 @@ from fanzha.api.models import (
     VerifyIn,
     VerifyOut,
 )
+from fanzha.api.views import notify_partners
 from fanzha.hashing import sha256_32_one
-from fanzha.linkage import DeliveryError, now, queue_list_entries
+from fanzha.linkage import DeliveryError, now
 from fanzha.privacy import mask_value
 from fanzha.privacy.masks import keep_ends
 from fanzha.store import Store
@@ -284,7 +285,7 @@ def flag(body: FlagIn, p: Principal = Depends(principal), db: Db = Depends(get_d
         }
         table = pa.Table.from_pylist([entry], LIST_SCHEMA)
         added = s.add_list_entries(table)
-        queue_list_entries(s, table, at)
+        notify_partners(s, table, at)
     return FlagOut(
         entry_id=entry["entry_id"], partner=partner, list_name="cancel", added=added == 1
     )

@@ -30,6 +30,13 @@ def _rows(s, partner: str | None, status: str | None, nid: str | None = None) ->
     return rows
 
 
+def _one(s, partner: str | None, notification_id: str) -> dict:
+    rows = _rows(s, partner, None, notification_id)
+    if not rows:
+        raise HTTPException(404, "no such notification" + (" of yours" if partner else ""))
+    return rows[0]
+
+
 @router.get(
     "/notifications",
     response_model=list[Notification],
@@ -68,15 +75,12 @@ def notifications(
 def ack(notification_id: str, p: Principal = Depends(principal), db: Db = Depends(get_db)) -> dict:
     """Marks it delivered (again: nothing changes)."""
     with db() as s:
-        rows = _rows(s, p.org, None, notification_id)
-        if not rows:
-            raise HTTPException(404, "no such notification of yours")
-        n = rows[0]
+        n = _one(s, p.org, notification_id)
         if n["status"] != "delivered":
             s.record_delivery(
                 notification_id, "delivered", n["attempts"] + 1, now(), channel="pull"
             )
-            n = _rows(s, p.org, None, notification_id)[0]
+            n = _one(s, p.org, notification_id)
     return n
 
 
@@ -88,15 +92,12 @@ def ack(notification_id: str, p: Principal = Depends(principal), db: Db = Depend
 )
 def retry(notification_id: str, db: Db = Depends(get_db)) -> dict:
     with db() as s:
-        rows = _rows(s, None, None, notification_id)
-        if not rows:
-            raise HTTPException(404, "no such notification")
-        n = rows[0]
+        n = _one(s, None, notification_id)
         if n["status"] == "failed":
             s.record_delivery(
                 notification_id, "pending", 0, now(), next_attempt_ts=now(), error=n["last_error"]
             )
-            n = _rows(s, None, None, notification_id)[0]
+            n = _one(s, None, notification_id)
     return n
 
 

@@ -23,11 +23,13 @@ from fanzha.api.views import (
     View,
     export_view,
     file_response,
+    notify_partners,
     own_partner,
+    partner_view,
     view,
 )
 from fanzha.hashing import sha256_32_one
-from fanzha.linkage import deliveries, now, queue_list_entries
+from fanzha.linkage import deliveries, now
 from fanzha.store.tables import LIST_SCHEMA
 
 router = APIRouter(tags=["lists"])
@@ -50,7 +52,7 @@ def _shown(v: View, rows: list[dict], target: str) -> list[dict]:
         return rows
     if v.principal.role in PARTNERS:  # addressed to it: the identifier to act on, in clear
         v.audit("deliver_list", target, f"entries addressed to {v.principal.org}", rows=len(rows))
-        return v.show(rows, target, keep=("entity",))
+        return partner_view(rows)
     return v.show(rows, target)
 
 
@@ -83,7 +85,7 @@ def export(
     rows = _entries(v, list_name, partner, None)
     target = f"lists:{partner or v.principal.org}:{list_name or 'all'}"
     if v.principal.role in PARTNERS:
-        rows = v.show(rows, target, keep=("entity",)) if rows else rows
+        rows = partner_view(rows) if rows else rows
     elif not v.unmasked:
         rows = v.show(rows, target)
     v.audit("export", target, v.reason or "", rows=len(rows), unmasked=v.unmasked, format=format)
@@ -119,7 +121,7 @@ def add(body: ListEntriesIn, p: Principal = Depends(principal), v: View = Depend
     table = pa.Table.from_pylist(rows, LIST_SCHEMA)
     with v.db() as s:
         added = s.add_list_entries(table)
-        queued = queue_list_entries(s, table, at)
+        queued = notify_partners(s, table, at)
     return {
         "added": added,
         "entry_ids": [r["entry_id"] for r in rows],
