@@ -110,6 +110,16 @@ def create_app(db: str | None = None, settings: ApiSettings | None = None) -> Fa
     for r in ROUTERS:
         app.include_router(r, prefix="/v1")
 
+    @app.middleware("http")
+    async def body_limit(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """Refuse a declared body larger than the upload limit before reading it."""
+        size = request.headers.get("content-length")
+        if size is not None and size.isdigit() and int(size) > settings.upload_limit_bytes:
+            return JSONResponse(
+                {"detail": f"the body is larger than {settings.upload_limit_bytes} bytes"}, 413
+            )
+        return await call_next(request)
+
     @app.exception_handler(FanzhaError)
     async def fanzha_error(request: Request, e: FanzhaError) -> JSONResponse:
         return JSONResponse({"detail": str(e)}, status_code=400)

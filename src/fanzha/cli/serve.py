@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fanzha.cli._app import DbOption, JsonOption, app, fail, out, print_json, store
+from fanzha.cli._app import DbOption, JsonOption, app, err, fail, out, print_json, store
 from fanzha.store import db_url
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: add, list, revoke.")
@@ -83,6 +83,13 @@ def serve_cmd(
         )
     if sms_sink is not None:
         SmsSink(sms_sink)  # a bad target fails now, not at the first citizen
+    if workers > 1 and (engine_every or deliver_every):
+        err.print(
+            f"fanzha serve: with --workers {workers} the detectors and deliveries do not run in "
+            "the server (each worker would run them); run `fanzha run` and `fanzha partners "
+            "deliver` from one place (e.g. a timer)"
+        )
+        engine_every = deliver_every = 0
     env = {
         "FANZHA_DB": url,
         "FANZHA_SMS_SINK": sms_sink or "",
