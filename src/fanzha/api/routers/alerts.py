@@ -9,11 +9,13 @@ it was closed shows as reopened.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
-from collections.abc import Iterable
 from typing import Any, Literal
 
+import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
@@ -21,8 +23,6 @@ from fanzha.api.access import Principal
 from fanzha.api.deps import allow, principal
 from fanzha.api.models import (
     ALERT_STATUSES,
-    Alert,
-    AlertAction,
     AlertActionIn,
     AlertActionResult,
     AlertDetail,
@@ -46,82 +46,70 @@ STATUS_OF = {
 _TIER_RANK = {t: i for i, t in enumerate(TIERS)}
 
 
-def derive(alert: dict[str, Any], actions: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The alert with its status, assignee, last outcome, escalations and resolution."""
-    status, assignee, outcome, resolution, last = "open", None, None, None, None
-    escalated: list[str] = []
-    closed_at_seq = None
-    for a in actions:
-        last = a["ts"]
-        act = a["action"]
-        if act in STATUS_OF:
-            status = STATUS_OF[act]
-        if act == "assign":
-            assignee = a["assignee"]
-        elif act == "contact":
-            outcome = a["outcome"]
-        elif act == "escalate" and a["escalate_to"] not in escalated:
-            escalated.append(a["escalate_to"])
-        elif act == "close":
-            resolution, closed_at_seq = a["resolution"], a["alert_last_seq"]
-        elif act == "reopen":
-            resolution = None
-    if status == "closed" and closed_at_seq is not None and alert["last_seq"] > closed_at_seq:
-        status = "reopened"  # the engine saw new signals after the analyst closed it
-    return {
-        **alert,
-        "status": status,
-        "assignee": assignee,
-        "outcome": outcome,
-        "escalated_to": escalated,
-        "resolution": resolution,
-        "last_action_ts": last,
-    }
-
-
-def queue(s: Store) -> list[dict[str, Any]]:
-    """Every alert with its derived status, most urgent first: not closed, tier, SLA."""
-    alerts = s.alerts().to_pylist()
-    by_alert: dict[str, list[dict]] = {}
-    for a in s.alert_actions().to_pylist():
-        by_alert.setdefault(a["alert_id"], []).append(a)
-    rows = [derive(a, by_alert.get(a["alert_id"], ())) for a in alerts]
-    rows.sort(
-        key=lambda r: (
-            r["status"] == "closed",
-            -_TIER_RANK[r["tier"]],
-            r["sla_due"] is None,
-            r["sla_due"] or r["first_ts"],
-            r["alert_id"],
-        )
+def derived(alerts: pa.Table, actions: pa.Table) -> pl.DataFrame:
+    """The alerts with what people did to them: status (the last action that changes it; a
+    closed alert the engine has updated since shows as reopened), assignee, last contact
+    outcome, escalated_to (in order), resolution (of a close not reopened), last_action_ts."""
+    a = pl.from_arrow(actions.filter(pc.is_in(actions["alert_id"], alerts["alert_id"])))
+    assert isinstance(a, pl.DataFrame)
+    a = a.sort("ts", "action_id", maintain_order=True)
+    per = a.group_by("alert_id").agg(
+        status=pl.col.action.replace_strict(STATUS_OF, default=None).drop_nulls().last(),
+        assignee=pl.col.assignee.filter(pl.col.action == "assign").last(),
+        outcome=pl.col.outcome.filter(pl.col.action == "contact").last(),
+        escalated_to=pl.col.escalate_to.filter(pl.col.action == "escalate").unique(
+            maintain_order=True
+        ),
+        _closing=pl.col.action.filter(pl.col.action.is_in(["close", "reopen"])).last(),
+        resolution=pl.col.resolution.filter(pl.col.action == "close").last(),
+        _closed_at=pl.col.alert_last_seq.filter(pl.col.action == "close").last(),
+        last_action_ts=pl.col.ts.max(),
     )
-    return rows
+    out = pl.from_arrow(alerts)
+    assert isinstance(out, pl.DataFrame)
+    out = out.join(per, on="alert_id", how="left", maintain_order="left")
+    closed = pl.col.status == "closed"
+    return out.with_columns(
+        status=pl.when(closed & (pl.col.last_seq > pl.col._closed_at))
+        .then(pl.lit("reopened"))
+        .otherwise(pl.col.status.fill_null("open")),
+        resolution=pl.when(pl.col._closing == "close").then(pl.col.resolution),
+        escalated_to=pl.col.escalated_to.fill_null(pl.lit([], pl.List(pl.String))),
+    ).drop("_closing", "_closed_at")
+
+
+def queue(
+    s: Store, where: pl.Expr | None = None, offset: int = 0, limit: int | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """Alerts with their derived status, most urgent first (not closed, tier, SLA deadline),
+    filtered by `where`: (how many match, the page)."""
+    d = derived(s.alerts(), s.alert_actions())
+    if where is not None:
+        d = d.filter(where)
+    d = d.sort(
+        pl.col.status == "closed",
+        pl.col.tier.replace_strict(_TIER_RANK, return_dtype=pl.Int8),
+        pl.col.sla_due.is_null(),
+        pl.coalesce("sla_due", "first_ts"),
+        "alert_id",
+        descending=[False, True, False, False, False],
+    )
+    return d.height, d.slice(offset, limit).to_dicts()
 
 
 def _one(s: Store, alert_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    hit = [a for a in s.alerts().to_pylist() if a["alert_id"] == alert_id]
-    if not hit:
+    """One alert (derived) and its actions."""
+    alerts = s.alerts()
+    alerts = alerts.filter(pc.equal(alerts["alert_id"], alert_id))
+    if alerts.num_rows == 0:
         raise HTTPException(404, f"no alert {alert_id!r}")
-    actions = s.alert_actions([alert_id]).to_pylist()
-    return hit[0], actions
+    actions = s.alert_actions([alert_id])
+    return derived(alerts, actions).to_dicts()[0], actions.to_pylist()
 
 
-def _filtered(
-    rows: list[dict[str, Any]],
-    tier: str | None,
-    status: str | None,
-    assignee: str | None,
-    rule: str | None,
-    entity_kind: str | None,
-) -> list[dict[str, Any]]:
-    want = {
-        "tier": tier,
-        "status": status,
-        "assignee": assignee,
-        "rule": rule,
-        "entity_kind": entity_kind,
-    }
-    return [r for r in rows if all(v is None or r[k] == v for k, v in want.items())]
+def _where(**equals: Any) -> pl.Expr | None:
+    conds = [pl.col(k) == v for k, v in equals.items() if v is not None]
+    return pl.all_horizontal(conds) if conds else None
 
 
 NOT_FOUND = {"model": Problem, "description": "No such alert"}
@@ -145,11 +133,11 @@ def alerts(
 ) -> dict:
     """Open alerts first, then by tier (high first) and SLA deadline; filter by tier, status,
     assignee, rule or entity kind."""
+    where = _where(tier=tier, status=status, assignee=assignee, rule=rule, entity_kind=entity_kind)
     with v.db() as s:
-        rows = _filtered(queue(s), tier, status, assignee, rule, entity_kind)
-    page = rows[offset : offset + limit]
+        total, page = queue(s, where, offset, limit)
     shown = v.show(page, f"alerts:{offset}+{len(page)}") if page else []
-    return {"total": len(rows), "alerts": shown}
+    return {"total": total, "alerts": shown}
 
 
 COLUMNS = (
@@ -185,7 +173,7 @@ def export(
 ) -> Response:
     """Every alert matching the filters; needs a reason, and is written to the audit log."""
     with v.db() as s:
-        rows = _filtered(queue(s), tier, status, None, None, None)
+        _, rows = queue(s, _where(tier=tier, status=status))
     rows = [{c: r[c] for c in COLUMNS} for r in rows]
     rows = rows if v.unmasked else v.show(rows, "alerts:export")
     v.audit(
@@ -210,7 +198,7 @@ def export(
 def alert(alert_id: str, v: View = Depends(view)) -> dict:
     with v.db() as s:
         a, actions = _one(s, alert_id)
-    return v.show({**derive(a, actions), "history": actions}, f"alert:{alert_id}")
+    return v.show({**a, "history": actions}, f"alert:{alert_id}")
 
 
 def _act(
@@ -220,18 +208,21 @@ def _act(
     if body.action_id:
         same = [x for x in actions if x["action_id"] == body.action_id]
         if same:  # a retried request: nothing new
-            return False, same[0], derive(a, actions)
+            return False, same[0], a
         if body.action_id in s.alert_actions()["action_id"].to_pylist():
             raise HTTPException(409, "that action_id was used for another alert")
-    status = derive(a, actions)["status"]
+    status = a["status"]
     if status == "closed" and body.action not in ("reopen", "note"):
         raise HTTPException(409, "the alert is closed: reopen it first")
     if body.action == "reopen" and status not in ("closed", "reopened"):
         raise HTTPException(409, "only a closed alert can be reopened")
+    at = now()
+    if a["last_action_ts"] is not None and at <= a["last_action_ts"]:
+        at = a["last_action_ts"] + dt.timedelta(milliseconds=1)  # actions keep their order
     row = {
         "action_id": body.action_id or f"act-{secrets.token_hex(12)}",
         "alert_id": alert_id,
-        "ts": now(),
+        "ts": at,
         "actor": p.key_id,
         "org": p.org,
         "role": p.role,
@@ -244,7 +235,7 @@ def _act(
         "alert_last_seq": a["last_seq"],
     }
     s.add_alert_actions(pa.Table.from_pylist([row], ALERT_ACTION_SCHEMA))
-    return True, row, derive(a, [*actions, row])
+    return True, row, _one(s, alert_id)[0]
 
 
 @router.post(
@@ -266,4 +257,4 @@ def act(
     return {"created": created, **v.show({"action": row, "alert": a}, f"alert:{alert_id}")}
 
 
-__all__ = ["Alert", "AlertAction", "derive", "queue", "router"]
+__all__ = ["derived", "queue", "router"]

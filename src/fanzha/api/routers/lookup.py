@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import polars as pl
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from fanzha import ids
@@ -104,7 +105,7 @@ def lookup(
             if t.num_rows:
                 events[kind_name] = t.slice(max(t.num_rows - limit, 0)).to_pylist()[::-1]
         intel = intel_entry(s, INTEL_KIND[entity_kind], norm) if entity_kind in INTEL_KIND else None
-        alerts = [a for a in queue(s) if a["entity"] == norm]
+        _, alerts = queue(s, pl.col.entity == norm)
         entries = [e for e in s.list_entries().to_pylist() if e["entity"] == norm]
         status = deliveries(s, entries)
     out = {
