@@ -13,15 +13,24 @@ import threading
 import duckdb
 import pyarrow as pa
 
-_local = threading.local()
+_con: duckdb.DuckDBPyConnection | None = None
+_lock = threading.Lock()
 
 
 def sha256_32(strings: pa.Array | pa.ChunkedArray) -> pa.Array:
-    con = getattr(_local, "con", None)
-    if con is None:
-        con = _local.con = duckdb.connect(":memory:")
-    t = pa.table({"s": strings})  # noqa: F841 - read by DuckDB below
-    out = con.sql("SELECT left(sha256(s), 32) AS h FROM t").to_arrow_table()["h"]
+    # A cursor of one process-wide connection per call, closed at once: a connection kept in a
+    # thread-local would be destroyed when a server's worker thread exits at shutdown, which
+    # aborts the process (DuckDB's destructor meets the interpreter's forced thread unwind).
+    global _con
+    with _lock:
+        if _con is None:
+            _con = duckdb.connect(":memory:")
+        cur = _con.cursor()
+    try:
+        t = pa.table({"s": strings})  # noqa: F841 - read by DuckDB below
+        out = cur.sql("SELECT left(sha256(s), 32) AS h FROM t").to_arrow_table()["h"]
+    finally:
+        cur.close()
     return out.combine_chunks().cast(pa.string()) if out.num_chunks else pa.array([], pa.string())
 
 

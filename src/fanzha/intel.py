@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow as pa
@@ -29,6 +29,9 @@ import pyarrow as pa
 from fanzha import ids
 from fanzha.events import TS_TYPE
 from fanzha.ingest.validate import host_of
+
+if TYPE_CHECKING:
+    from fanzha.store import Store
 
 STATUSES = ("reported", "suspected", "confirmed", "cleared")
 ALERTING = ("suspected", "confirmed")
@@ -453,3 +456,15 @@ def entry(kind: str, value: str, trans: pl.DataFrame) -> IntelEntry | None:
         for h in mine.to_dicts()
     ]
     return IntelEntry(**row, history=history)
+
+
+def known(store: Store, kind: str, value: str) -> IntelEntry | None:
+    """What the store knows about one normalised value: reports about it and detectors'
+    suspicions, folded into its entry (what `fanzha intel check` and the API's check show)."""
+    facts = pl.concat(
+        [
+            facts_from_reports(store.find_events("report", target_kind=kind, target_value=value)),
+            facts_from_signals(store.role_signals("suspect", kind, value)),
+        ]
+    ).sort("seq")
+    return entry(kind, value, transitions(facts))

@@ -6,9 +6,16 @@ pools of numbers so that detectors have something to find, and nothing else is m
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import random
-from collections.abc import Mapping, Sequence
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -166,3 +173,43 @@ def write_csv(
         w.writeheader()
         for r in rows:
             w.writerow(r)
+
+
+@contextlib.contextmanager
+def served(
+    db: str, *options: str, env: Mapping[str, str] | None = None, start_s: float = 60.0
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real `fanzha serve` over `db` on a free loopback port, for tests and benchmarks.
+
+    Yields (base URL, process) once /v1/health answers; on exit the server is stopped with
+    SIGINT and waited for (its exit code is then on the process)."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fanzha", "serve", "--port", str(port), "--db", db, *options],
+        env=dict(env if env is not None else os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_s
+        while True:  # wait until it listens; a server that exits or never listens is an error
+            try:
+                if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("fanzha serve did not start") from None
+                time.sleep(0.1)
+        yield base, proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -194,3 +194,17 @@ def test_any_garbage_never_crashes_and_counts_add_up(tmp_path_factory, rows):
                                  (HEADER + GOOD).replace("\n", "\r\n").encode()])
 def test_bom_tabs_and_crlf_are_read(cli, tmp_path, raw):
     assert run(cli, write(tmp_path, "calls.csv", raw))["accepted"] == 1
+
+
+def test_rows_with_integers_beyond_64_bits_are_quarantined(db):
+    from fanzha.ingest import ingest_rows
+
+    rows = [{"ts": "2026-03-02T09:00:00Z", "caller": "17012345678", "callee": "13800138000"},
+            {"ts": "2026-03-02T09:00:00Z", "caller": "17012345678", "callee": "13800138000",
+             "duration_s": -(2**63) - 1}]
+    with open_store(db) as s:
+        d = ingest_rows(s, "call", rows).to_dict()
+        assert (d["read"], d["accepted"], d["quarantined"]) == (2, 1, 1)
+        assert d["reasons"] == {"bad_int:duration_s": 1}
+        (q,) = s.quarantine().to_pylist()
+        assert q["line"] == 2 and "-9223372036854775809" in q["raw"]

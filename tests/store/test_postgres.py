@@ -22,9 +22,14 @@ from fanzha.ingest import Source, ingest
 from fanzha.store import open_store
 from fanzha.store.postgres import masked, migrations, statements
 from fanzha.store.tables import (
+    ALERT_ACTION_SCHEMA,
+    API_KEY_SCHEMA,
     AUDIT_SCHEMA,
     LIST_SCHEMA,
+    NOTIFICATION_SCHEMA,
+    OTP_SCHEMA,
     OUTCOME_SCHEMA,
+    PARTNER_SCHEMA,
     QUARANTINE_SCHEMA,
     TASK_SCHEMA,
     pg_type,
@@ -86,7 +91,9 @@ def test_statements_split_at_line_ends_outside_function_bodies():
 def test_tables_have_the_columns_and_types_of_the_arrow_schemas(pg_db):
     want = {"signals": SIGNAL_SCHEMA, "alerts": ALERT_SCHEMA, "quarantine": QUARANTINE_SCHEMA,
             "lists": LIST_SCHEMA, "audit": AUDIT_SCHEMA, "tasks": TASK_SCHEMA,
-            "outcomes": OUTCOME_SCHEMA}
+            "outcomes": OUTCOME_SCHEMA, "api_keys": API_KEY_SCHEMA,
+            "alert_actions": ALERT_ACTION_SCHEMA, "otp": OTP_SCHEMA, "partners": PARTNER_SCHEMA,
+            "notifications": NOTIFICATION_SCHEMA}
     want.update({f"ev_{k}": KINDS[k].schema for k in KINDS})
     rows = query(pg_db, """SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
         coalesce(co.collname, ''), a.attnotnull FROM pg_attribute a
@@ -103,7 +110,9 @@ def test_tables_have_the_columns_and_types_of_the_arrow_schemas(pg_db):
             base = expect.removesuffix(' COLLATE "C"')
             assert typ == {"timestamptz": "timestamp with time zone"}.get(base, base), (table, col)
             assert (coll == "C") == ("COLLATE" in expect), (table, col)
-            keys = {"lists": "entry_id", "audit": "n", "tasks": "task_id", "outcomes": "outcome_id"}
+            keys = {"lists": "entry_id", "audit": "n", "tasks": "task_id", "outcomes": "outcome_id",
+                    "api_keys": "key_id", "alert_actions": "action_id", "otp": "challenge_id",
+                    "partners": "partner", "notifications": "notification_id"}
             assert notnull == (not f.nullable or keys.get(table) == col), (table, col)
 
 

@@ -19,6 +19,7 @@ from fanzha.cli import (  # noqa: F401 - registers the commands
     model,
     privacy,
     schema,
+    serve,
     sim,
 )
 from fanzha.cli._app import app

@@ -12,16 +12,7 @@ from rich.table import Table
 
 from fanzha.cli._app import DbOption, JsonOption, app, fail, iso_time, out, print_json, store
 from fanzha.errors import FanzhaError
-from fanzha.investigate.funds import (
-    PAYEE_TYPES,
-    TraceSettings,
-    TransferIndex,
-    freeze_entries,
-    roots_by_account,
-    roots_by_transfer,
-    roots_for_case,
-    trace,
-)
+from fanzha.investigate.funds import PAYEE_TYPES, TraceSettings, run_trace
 from fanzha.investigate.mules import MuleScoreSettings, mule_scores
 
 funds_app = typer.Typer(no_args_is_help=True, help="Mule accounts over the whole transfer log.")
@@ -94,8 +85,7 @@ def trace_cmd(
     json: JsonOption = False,
 ) -> None:
     """Follow victims' money through at most 3 levels within 48 h; freeze orders by urgency."""
-    chosen = sum(x is not None and x != [] for x in (transfer, account, case))
-    if chosen != 1:
+    if sum(bool(x) for x in (transfer, account, case)) != 1:
         fail("give one of --transfer, --account (with --since) or --case")
     if account is not None and since is None:
         fail("--account needs --since")
@@ -108,43 +98,18 @@ def trace_cmd(
     )
     writing = freeze or save_case is not None or case is not None
     with store(db, read_only=not writing) as s:
-        index = TransferIndex.from_store(s)
-        if index.n_transfers == 0:
-            fail("no transfers in the log")
-        if transfer:
-            roots = roots_by_transfer(index, transfer)
-        elif account is not None:
-            roots = roots_by_account(
-                index,
-                account,
-                iso_time(since, "--since"),
-                iso_time(until, "--until"),  # type: ignore[arg-type]
-            )
-        else:
-            events = pl.from_arrow(s.find_events("case", case_id=case))
-            assert isinstance(events, pl.DataFrame)
-            if events.height == 0:
-                fail(f"no case events for case {case!r}")
-            roots = roots_for_case(index, events)
-            if not roots:
-                fail(f"case {case!r}: none of its payments is in the transfer log")
-        tr = trace(index, roots, settings, as_of=iso_time(as_of, "--as-of"))
-        ref = (
-            save_case
-            or case
-            or "trace-"
-            + "-".join(r["transfer_id"] or r["event_id"] for r in tr.roots.head(3).to_dicts())
+        result, _ = run_trace(
+            s,
+            transfers=transfer or (),
+            account=account,
+            since=iso_time(since, "--since"),
+            until=iso_time(until, "--until"),
+            case=case,
+            settings=settings,
+            as_of=iso_time(as_of, "--as-of"),
+            save_case=save_case,
+            freeze=freeze,
         )
-        result = tr.to_dict()
-        result["case_id"] = ref
-        if save_case is not None or case is not None:
-            s.put_case(ref, "open", result)
-        if freeze:
-            existing = s.list_entries("freeze")
-            added = s.add_list_entries(
-                freeze_entries(tr.freeze_orders(), ref, existing, settings.renewals)
-            )
-            result["freeze_entries_added"] = added
     if json:
         print_json(result)
         return

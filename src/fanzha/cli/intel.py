@@ -28,9 +28,9 @@ from fanzha.ingest.validate import host_of
 from fanzha.intel import (
     STATUSES,
     entries,
-    entry,
     facts_from_reports,
     facts_from_signals,
+    known,
     normalize_target,
     transitions,
 )
@@ -167,9 +167,8 @@ def check_cmd(
     except ids.IdError as e:
         fail(f"{value!r} is not a valid {kind}: {e}")
     with store(db, read_only=True) as s:
-        trans = transitions(_facts(s, kind, norm))
+        e = known(s, kind, norm)
         related = _related(s, kind, norm)
-    e = entry(kind, norm, trans)
     if json:
         d = e.to_dict() if e else {"kind": kind, "value": norm, "status": "unknown"}
         d["active"] = bool(e and e.active(when))

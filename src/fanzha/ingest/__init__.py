@@ -313,6 +313,7 @@ def ingest_rows(
     origin: str = "<rows>",
 ) -> IngestSummary:
     """Ingest in-memory rows (API requests, `intel add`) through the same validation."""
+    import json
     import tempfile
 
     import orjson
@@ -321,5 +322,9 @@ def ingest_rows(
         path = os.path.join(d, "rows.jsonl")
         with open(path, "wb") as fh:
             for r in rows:
-                fh.write(orjson.dumps(r, default=str) + b"\n")
+                try:
+                    line = orjson.dumps(r, default=str)
+                except TypeError:  # e.g. an integer beyond 64 bits: the reader quarantines it
+                    line = json.dumps(r, default=str, ensure_ascii=False).encode()
+                fh.write(line + b"\n")
         return ingest(store, [Source(path, kind_name, label=origin)], opts)

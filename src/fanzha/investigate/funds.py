@@ -1089,6 +1089,67 @@ def freeze_entries(
     return pa.Table.from_pylist(rows, schema=LIST_SCHEMA)
 
 
+def run_trace(
+    store: Any,
+    *,
+    transfers: Sequence[str] = (),
+    account: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    case: str | None = None,
+    settings: TraceSettings | None = None,
+    as_of: dt.datetime | None = None,
+    save_case: str | None = None,
+    freeze: bool = False,
+    index: TransferIndex | None = None,
+) -> tuple[dict[str, Any], pa.Table | None]:
+    """One trace as `fanzha trace` and the API run it: from victims' payments (transfer ids), an
+    account's payments from `since`, or every payment of a police case; saved as a case when
+    asked (always for `case`), its freeze orders added to the freeze list when `freeze`.
+
+    Returns the trace as a dict (with `case_id`, and `freeze_entries_added` when freezing) and
+    the freeze list entries it made (None without `freeze`)."""
+    settings = settings or TraceSettings()
+    if sum(bool(x) for x in (transfers, account, case)) != 1:
+        raise FanzhaError("give one of: transfer ids, an account (with since) or a case")
+    if account and since is None:
+        raise FanzhaError("an account trace needs the time to trace from (since)")
+    if index is None:
+        index = TransferIndex.from_store(store)
+    if index.n_transfers == 0:
+        raise FanzhaError("no transfers in the log")
+    if transfers:
+        roots = roots_by_transfer(index, transfers)
+    elif account:
+        assert since is not None
+        roots = roots_by_account(index, account, since, until)
+    else:
+        events = pl.from_arrow(store.find_events("case", case_id=case))
+        assert isinstance(events, pl.DataFrame)
+        if events.height == 0:
+            raise FanzhaError(f"no case events for case {case!r}")
+        roots = roots_for_case(index, events)
+        if not roots:
+            raise FanzhaError(f"case {case!r}: none of its payments is in the transfer log")
+    tr = trace(index, roots, settings, as_of=as_of)
+    ref = (
+        save_case
+        or case
+        or "trace-"
+        + "-".join(r["transfer_id"] or r["event_id"] for r in tr.roots.head(3).to_dicts())
+    )
+    result = tr.to_dict()
+    result["case_id"] = ref
+    if save_case is not None or case is not None:
+        store.put_case(ref, "open", result)
+    entries = None
+    if freeze:
+        existing = store.list_entries("freeze")
+        entries = freeze_entries(tr.freeze_orders(), ref, existing, settings.renewals)
+        result["freeze_entries_added"] = store.add_list_entries(entries)
+    return result, entries
+
+
 def scorecard_predictions(store: Any, settings: TraceSettings | None = None) -> dict[str, Any]:
     """What the simulator's scorecard compares with its truth, from a store holding a world:
     each case (police-confirmed losses) traced as of the time it was reported.

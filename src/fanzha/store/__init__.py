@@ -10,6 +10,7 @@ doubling anything.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -197,6 +198,88 @@ class Store(ABC):
     @abstractmethod
     def verify_audit(self) -> bool:
         """True if the audit hash chain is intact."""
+
+    # --- the HTTP API: keys, alert actions, one-time codes, partners, notifications -----------
+    @abstractmethod
+    def add_api_key(self, row: Mapping[str, Any]) -> None:
+        """Add an API key or a citizen's session (API_KEY_SCHEMA; key_id is unique)."""
+
+    @abstractmethod
+    def api_key(self, key_hash: str) -> dict[str, Any] | None:
+        """The key or session whose secret hashes to `key_hash`, revoked or not, or None."""
+
+    @abstractmethod
+    def api_keys(self) -> pa.Table:
+        """Every key and session (API_KEY_SCHEMA), by creation time."""
+
+    @abstractmethod
+    def revoke_api_key(self, key_id: str, at: dt.datetime) -> bool:
+        """Revoke a key; False if there is no such key or it was already revoked."""
+
+    @abstractmethod
+    def add_alert_actions(self, rows: pa.Table) -> int:
+        """Append analysts' actions on alerts (ALERT_ACTION_SCHEMA); an action_id already present
+        is not added again. Returns rows added."""
+
+    @abstractmethod
+    def alert_actions(self, alert_ids: list[str] | None = None) -> pa.Table:
+        """Actions (on these alerts, or all) in the order they were taken."""
+
+    @abstractmethod
+    def add_otp(self, row: Mapping[str, Any]) -> None:
+        """Record a one-time-code challenge (OTP_SCHEMA)."""
+
+    @abstractmethod
+    def otp(self, challenge_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def otp_attempt(self, challenge_id: str) -> int:
+        """Count one more attempt at a challenge, atomically; returns the attempts so far."""
+
+    @abstractmethod
+    def use_otp(self, challenge_id: str, at: dt.datetime) -> bool:
+        """Mark a challenge used, atomically; False if it was used already (single use)."""
+
+    @abstractmethod
+    def count_otps(
+        self, since: dt.datetime, id_number: str | None = None, phone: str | None = None
+    ) -> int:
+        """Challenges created since `since` for this ID number or this phone (rate limits)."""
+
+    @abstractmethod
+    def put_partner(self, row: Mapping[str, Any]) -> None:
+        """Insert or replace a partner's delivery endpoints (PARTNER_SCHEMA)."""
+
+    @abstractmethod
+    def partners(self) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def add_notifications(self, rows: pa.Table) -> int:
+        """Queue notifications (NOTIFICATION_SCHEMA); a notification_id already present is not
+        queued again. Returns rows added."""
+
+    @abstractmethod
+    def notifications(
+        self,
+        partner: str | None = None,
+        status: str | None = None,
+        due_by: dt.datetime | None = None,
+        notification_id: str | None = None,
+    ) -> pa.Table:
+        """Notifications, filtered; `due_by`: pending ones whose next attempt is due by then."""
+
+    @abstractmethod
+    def record_delivery(
+        self,
+        notification_id: str,
+        status: str,
+        attempts: int,
+        at: dt.datetime,
+        next_attempt_ts: dt.datetime | None = None,
+        channel: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """The outcome of a delivery attempt (delivered_ts is `at` when status is delivered)."""
 
     @abstractmethod
     def close(self) -> None: ...

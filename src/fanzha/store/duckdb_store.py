@@ -8,6 +8,7 @@ a killed ingest leaves nothing behind, and re-ingesting a file adds nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,9 +26,14 @@ from fanzha.store.common import audit_hash as _audit_hash
 from fanzha.store.common import now_ms as _now
 from fanzha.store.common import to_json as _json
 from fanzha.store.tables import (
+    ALERT_ACTION_SCHEMA,
+    API_KEY_SCHEMA,
     AUDIT_SCHEMA,
     LIST_SCHEMA,
+    NOTIFICATION_SCHEMA,
+    OTP_SCHEMA,
     OUTCOME_SCHEMA,
+    PARTNER_SCHEMA,
     QUARANTINE_SCHEMA,
     TASK_SCHEMA,
     ddl,
@@ -79,6 +85,11 @@ class DuckDBStore(Store):
         c.execute("""CREATE TABLE IF NOT EXISTS policies (version VARCHAR, created_at TIMESTAMPTZ,
                      author VARCHAR, reason VARCHAR, text VARCHAR)""")
         c.execute(ddl("audit", AUDIT_SCHEMA))
+        c.execute(ddl("api_keys", API_KEY_SCHEMA))
+        c.execute(ddl("alert_actions", ALERT_ACTION_SCHEMA))
+        c.execute(ddl("otp", OTP_SCHEMA))
+        c.execute(ddl("partners", PARTNER_SCHEMA))
+        c.execute(ddl("notifications", NOTIFICATION_SCHEMA))
         for k in KINDS.values():
             c.execute(ddl(f"ev_{k.name}", k.schema))
             have = {
@@ -470,15 +481,7 @@ class DuckDBStore(Store):
         return [{"case_id": c, "status": s, "data": orjson.loads(d)} for c, s, d in rows]
 
     def add_list_entries(self, rows: pa.Table) -> int:
-        rows = rows.select(LIST_SCHEMA.names).cast(LIST_SCHEMA)
-        before = self._one("SELECT count(*) FROM lists")[0]
-        self.con.register("_list_in", rows)
-        try:
-            self.con.execute("""INSERT INTO lists SELECT * FROM _list_in l WHERE NOT EXISTS
-                                (SELECT 1 FROM lists x WHERE x.entry_id = l.entry_id)""")
-        finally:
-            self.con.unregister("_list_in")
-        return self._one("SELECT count(*) FROM lists")[0] - before
+        return self._insert_rows("lists", LIST_SCHEMA, rows, "entry_id")
 
     def list_entries(self, list_name: str | None = None, partner: str | None = None) -> pa.Table:
         conds, params = [], []
@@ -541,6 +544,159 @@ class DuckDBStore(Store):
 
     def verify_audit(self) -> bool:
         return audit_chain_intact(self.audit_log().to_pylist())
+
+    # --- the HTTP API ----------------------------------------------------------------------------
+    def _insert_rows(self, table: str, schema: pa.Schema, rows: pa.Table, key: str) -> int:
+        """Insert rows whose `key` is not in the table yet; returns rows added."""
+        rows = rows.select(schema.names).cast(schema)
+        before = self._one(f"SELECT count(*) FROM {table}")[0]
+        cols = ", ".join(map(_q, schema.names))
+        self.con.register("_rows_in", rows)
+        try:
+            self.con.execute(f"""INSERT INTO {table} SELECT {cols} FROM (SELECT *, row_number()
+                OVER (PARTITION BY {key}) AS _rn FROM _rows_in) r WHERE _rn = 1 AND NOT EXISTS
+                (SELECT 1 FROM {table} x WHERE x.{key} = r.{key})""")
+        finally:
+            self.con.unregister("_rows_in")
+        return self._one(f"SELECT count(*) FROM {table}")[0] - before
+
+    def add_api_key(self, row: Mapping[str, Any]) -> None:
+        if self._one("SELECT 1 FROM api_keys WHERE key_id = ?", [row["key_id"]]):
+            raise FanzhaError(f"API key {row['key_id']} exists already")
+        self._insert_rows(
+            "api_keys", API_KEY_SCHEMA, pa.Table.from_pylist([dict(row)], API_KEY_SCHEMA), "key_id"
+        )
+
+    def api_key(self, key_hash: str) -> dict[str, Any] | None:
+        rows = self._arrow("SELECT * FROM api_keys WHERE key_hash = ?", [key_hash])
+        rows = rows.cast(API_KEY_SCHEMA).to_pylist()
+        return rows[0] if rows else None
+
+    def api_keys(self) -> pa.Table:
+        return self._arrow("SELECT * FROM api_keys ORDER BY created_ts, key_id").cast(
+            API_KEY_SCHEMA
+        )
+
+    def revoke_api_key(self, key_id: str, at: dt.datetime) -> bool:
+        done = self.con.execute(
+            "UPDATE api_keys SET revoked_ts = ? WHERE key_id = ? AND revoked_ts IS NULL "
+            "RETURNING key_id",
+            [at, key_id],
+        ).fetchall()
+        return bool(done)
+
+    def add_alert_actions(self, rows: pa.Table) -> int:
+        return self._insert_rows("alert_actions", ALERT_ACTION_SCHEMA, rows, "action_id")
+
+    def alert_actions(self, alert_ids: list[str] | None = None) -> pa.Table:
+        if alert_ids is None:
+            t = self._arrow("SELECT * FROM alert_actions ORDER BY ts, action_id")
+        else:
+            self.con.register("_ids", pa.table({"v": pa.array(alert_ids, pa.string())}))
+            try:
+                t = self._arrow(
+                    "SELECT * FROM alert_actions WHERE alert_id IN (SELECT v FROM _ids) "
+                    "ORDER BY ts, action_id"
+                )
+            finally:
+                self.con.unregister("_ids")
+        return t.cast(ALERT_ACTION_SCHEMA)
+
+    def add_otp(self, row: Mapping[str, Any]) -> None:
+        self._insert_rows(
+            "otp", OTP_SCHEMA, pa.Table.from_pylist([dict(row)], OTP_SCHEMA), "challenge_id"
+        )
+
+    def otp(self, challenge_id: str) -> dict[str, Any] | None:
+        rows = self._arrow("SELECT * FROM otp WHERE challenge_id = ?", [challenge_id])
+        rows = rows.cast(OTP_SCHEMA).to_pylist()
+        return rows[0] if rows else None
+
+    def otp_attempt(self, challenge_id: str) -> int:
+        row = self.con.execute(
+            "UPDATE otp SET attempts = attempts + 1 WHERE challenge_id = ? RETURNING attempts",
+            [challenge_id],
+        ).fetchall()
+        return int(row[0][0]) if row else 0
+
+    def use_otp(self, challenge_id: str, at: dt.datetime) -> bool:
+        done = self.con.execute(
+            "UPDATE otp SET used_ts = ? WHERE challenge_id = ? AND used_ts IS NULL "
+            "RETURNING challenge_id",
+            [at, challenge_id],
+        ).fetchall()
+        return bool(done)
+
+    def count_otps(
+        self, since: dt.datetime, id_number: str | None = None, phone: str | None = None
+    ) -> int:
+        conds, params = ["created_ts >= ?"], [since]
+        for col, val in (("id_number", id_number), ("phone", phone)):
+            if val is not None:
+                conds.append(f"{col} = ?")
+                params.append(val)
+        return self._one(f"SELECT count(*) FROM otp WHERE {' AND '.join(conds)}", params)[0]
+
+    def put_partner(self, row: Mapping[str, Any]) -> None:
+        t = pa.Table.from_pylist([dict(row)], PARTNER_SCHEMA)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute("DELETE FROM partners WHERE partner = ?", [row["partner"]])
+            self._insert_rows("partners", PARTNER_SCHEMA, t, "partner")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def partners(self) -> list[dict[str, Any]]:
+        return (
+            self._arrow("SELECT * FROM partners ORDER BY partner").cast(PARTNER_SCHEMA).to_pylist()
+        )
+
+    def add_notifications(self, rows: pa.Table) -> int:
+        return self._insert_rows("notifications", NOTIFICATION_SCHEMA, rows, "notification_id")
+
+    def notifications(
+        self,
+        partner: str | None = None,
+        status: str | None = None,
+        due_by: dt.datetime | None = None,
+        notification_id: str | None = None,
+    ) -> pa.Table:
+        conds, params = [], []
+        for col, val in (
+            ("partner", partner),
+            ("status", status),
+            ("notification_id", notification_id),
+        ):
+            if val is not None:
+                conds.append(f"{col} = ?")
+                params.append(val)
+        if due_by is not None:
+            conds.append("status = 'pending' AND next_attempt_ts <= ?")
+            params.append(due_by)
+        where = ("WHERE " + " AND ".join(conds)) if conds else ""
+        return self._arrow(
+            f"SELECT * FROM notifications {where} ORDER BY created_ts, notification_id", params
+        ).cast(NOTIFICATION_SCHEMA)
+
+    def record_delivery(
+        self,
+        notification_id: str,
+        status: str,
+        attempts: int,
+        at: dt.datetime,
+        next_attempt_ts: dt.datetime | None = None,
+        channel: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.con.execute(
+            """UPDATE notifications SET status = ?, attempts = ?, last_attempt_ts = ?,
+               next_attempt_ts = ?, channel = coalesce(?, channel), last_error = ?,
+               delivered_ts = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_ts END
+               WHERE notification_id = ?""",
+            [status, attempts, at, next_attempt_ts, channel, error, status, at, notification_id],
+        )
 
     def close(self) -> None:
         if self._stage is not None:

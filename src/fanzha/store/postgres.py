@@ -54,9 +54,14 @@ from fanzha.events import KINDS, kind
 from fanzha.store import Store
 from fanzha.store.common import audit_chain_intact, audit_hash, checked_log_rows, now_ms, to_json
 from fanzha.store.tables import (
+    ALERT_ACTION_SCHEMA,
+    API_KEY_SCHEMA,
     AUDIT_SCHEMA,
     LIST_SCHEMA,
+    NOTIFICATION_SCHEMA,
+    OTP_SCHEMA,
     OUTCOME_SCHEMA,
+    PARTNER_SCHEMA,
     QUARANTINE_SCHEMA,
     TASK_SCHEMA,
     pg_type,
@@ -688,6 +693,150 @@ class PostgresStore(Store):
 
     def verify_audit(self) -> bool:
         return audit_chain_intact(self.audit_log().to_pylist())
+
+    # --- the HTTP API ----------------------------------------------------------------------------
+    def _insert_rows(self, table: str, schema: pa.Schema, rows: pa.Table, key: str) -> int:
+        """Insert rows whose `key` is not in the table yet; returns rows added."""
+        rows = rows.select(schema.names).cast(schema)
+        if not rows.num_rows:
+            return 0
+        with self._tx():
+            self._load(f"_{table}_in", table, rows)
+            return self._exec(
+                f"INSERT INTO {table} SELECT DISTINCT ON ({key}) * FROM _{table}_in "
+                f"ON CONFLICT ({key}) DO NOTHING"
+            )
+
+    def add_api_key(self, row: Mapping[str, Any]) -> None:
+        t = pa.Table.from_pylist([dict(row)], API_KEY_SCHEMA)
+        if not self._insert_rows("api_keys", API_KEY_SCHEMA, t, "key_id"):
+            raise FanzhaError(f"API key {row['key_id']} exists already")
+
+    def api_key(self, key_hash: str) -> dict[str, Any] | None:
+        rows = self._arrow("SELECT * FROM api_keys WHERE key_hash = $1", [key_hash])
+        rows = rows.cast(API_KEY_SCHEMA).to_pylist()
+        return rows[0] if rows else None
+
+    def api_keys(self) -> pa.Table:
+        return self._arrow("SELECT * FROM api_keys ORDER BY created_ts, key_id").cast(
+            API_KEY_SCHEMA
+        )
+
+    def revoke_api_key(self, key_id: str, at: dt.datetime) -> bool:
+        return bool(
+            self._rows(
+                "UPDATE api_keys SET revoked_ts = $1::timestamptz WHERE key_id = $2 "
+                "AND revoked_ts IS NULL RETURNING key_id",
+                [at, key_id],
+            )
+        )
+
+    def add_alert_actions(self, rows: pa.Table) -> int:
+        return self._insert_rows("alert_actions", ALERT_ACTION_SCHEMA, rows, "action_id")
+
+    def alert_actions(self, alert_ids: list[str] | None = None) -> pa.Table:
+        if alert_ids is None:
+            t = self._arrow("SELECT * FROM alert_actions ORDER BY ts, action_id")
+        else:
+            t = self._arrow(
+                "SELECT * FROM alert_actions WHERE alert_id = ANY($1::text[]) "
+                "ORDER BY ts, action_id",
+                [list(alert_ids)],
+            )
+        return t.cast(ALERT_ACTION_SCHEMA)
+
+    def add_otp(self, row: Mapping[str, Any]) -> None:
+        t = pa.Table.from_pylist([dict(row)], OTP_SCHEMA)
+        self._insert_rows("otp", OTP_SCHEMA, t, "challenge_id")
+
+    def otp(self, challenge_id: str) -> dict[str, Any] | None:
+        rows = self._arrow("SELECT * FROM otp WHERE challenge_id = $1", [challenge_id])
+        rows = rows.cast(OTP_SCHEMA).to_pylist()
+        return rows[0] if rows else None
+
+    def otp_attempt(self, challenge_id: str) -> int:
+        row = self._rows(
+            "UPDATE otp SET attempts = attempts + 1 WHERE challenge_id = $1 RETURNING attempts",
+            [challenge_id],
+        )
+        return int(row[0][0]) if row else 0
+
+    def use_otp(self, challenge_id: str, at: dt.datetime) -> bool:
+        return bool(
+            self._rows(
+                "UPDATE otp SET used_ts = $1::timestamptz WHERE challenge_id = $2 "
+                "AND used_ts IS NULL RETURNING challenge_id",
+                [at, challenge_id],
+            )
+        )
+
+    def count_otps(
+        self, since: dt.datetime, id_number: str | None = None, phone: str | None = None
+    ) -> int:
+        conds, params = ["created_ts >= $1::timestamptz"], [since]
+        for col, val in (("id_number", id_number), ("phone", phone)):
+            if val is not None:
+                params.append(val)
+                conds.append(f"{col} = ${len(params)}")
+        return int(self._one(f"SELECT count(*) FROM otp WHERE {' AND '.join(conds)}", params)[0])
+
+    def put_partner(self, row: Mapping[str, Any]) -> None:
+        t = pa.Table.from_pylist([dict(row)], PARTNER_SCHEMA)
+        with self._tx():
+            self._exec("DELETE FROM partners WHERE partner = $1", [row["partner"]])
+            self._load("_partners_in", "partners", t)
+            self._exec("INSERT INTO partners SELECT * FROM _partners_in")
+
+    def partners(self) -> list[dict[str, Any]]:
+        return (
+            self._arrow("SELECT * FROM partners ORDER BY partner").cast(PARTNER_SCHEMA).to_pylist()
+        )
+
+    def add_notifications(self, rows: pa.Table) -> int:
+        return self._insert_rows("notifications", NOTIFICATION_SCHEMA, rows, "notification_id")
+
+    def notifications(
+        self,
+        partner: str | None = None,
+        status: str | None = None,
+        due_by: dt.datetime | None = None,
+        notification_id: str | None = None,
+    ) -> pa.Table:
+        conds, params = [], []
+        for col, val in (
+            ("partner", partner),
+            ("status", status),
+            ("notification_id", notification_id),
+        ):
+            if val is not None:
+                params.append(val)
+                conds.append(f"{col} = ${len(params)}")
+        if due_by is not None:
+            params.append(due_by)
+            conds.append(f"status = 'pending' AND next_attempt_ts <= ${len(params)}::timestamptz")
+        where = ("WHERE " + " AND ".join(conds)) if conds else ""
+        return self._arrow(
+            f"SELECT * FROM notifications {where} ORDER BY created_ts, notification_id",
+            params or None,
+        ).cast(NOTIFICATION_SCHEMA)
+
+    def record_delivery(
+        self,
+        notification_id: str,
+        status: str,
+        attempts: int,
+        at: dt.datetime,
+        next_attempt_ts: dt.datetime | None = None,
+        channel: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._exec(
+            """UPDATE notifications SET status = $1, attempts = $2, last_attempt_ts = $3::timestamptz,
+               next_attempt_ts = $4::timestamptz, channel = coalesce($5, channel), last_error = $6,
+               delivered_ts = CASE WHEN $1 = 'delivered' THEN $3::timestamptz ELSE delivered_ts END
+               WHERE notification_id = $7""",
+            [status, attempts, at, next_attempt_ts, channel, error, notification_id],
+        )
 
     def close(self) -> None:
         if self._stage is not None:

@@ -92,6 +92,89 @@ AUDIT_SCHEMA = pa.schema(
 )
 
 
+# --- the HTTP API's tables ----------------------------------------------------------------------
+# API keys and citizens' sessions: only the SHA-256 of the secret is kept.
+API_KEY_SCHEMA = pa.schema(
+    [
+        pa.field("key_id", pa.string()),  # public part of the token, shown in the audit log
+        pa.field("key_hash", pa.string()),  # sha256 hex of the whole token
+        pa.field("org", pa.string()),  # the organisation: centre-xm, bank-icbc, operator-a, ...
+        pa.field(
+            "role", pa.string()
+        ),  # analyst, police, bank, operator, platform, warehouse, citizen
+        pa.field("subject", pa.string()),  # a citizen's session: the ID number it proved control of
+        pa.field("phone", pa.string()),  # a citizen's session: the phone the one-time code reached
+        pa.field("label", pa.string()),
+        pa.field("created_ts", TS_TYPE),
+        pa.field("expires_ts", TS_TYPE),  # null: until revoked
+        pa.field("revoked_ts", TS_TYPE),
+    ]
+)
+
+# What analysts did with an alert (append-only; the alert's status is derived from it).
+ALERT_ACTION_SCHEMA = pa.schema(
+    [
+        pa.field("action_id", pa.string()),  # the client's idempotency key, or a generated one
+        pa.field("alert_id", pa.string()),
+        pa.field("ts", TS_TYPE),
+        pa.field("actor", pa.string()),  # key id
+        pa.field("org", pa.string()),
+        pa.field("role", pa.string()),
+        pa.field("action", pa.string()),  # assign, contact, escalate, close, reopen, note
+        pa.field("assignee", pa.string()),
+        pa.field("outcome", pa.string()),  # contact outcome
+        pa.field("escalate_to", pa.string()),
+        pa.field("resolution", pa.string()),  # why it was closed
+        pa.field("note", pa.string()),
+        pa.field("alert_last_seq", pa.int64()),  # the alert's last_seq when the action was taken
+    ]
+)
+
+# One-time codes that prove a citizen controls an ID (sent to a phone registered to it).
+OTP_SCHEMA = pa.schema(
+    [
+        pa.field("challenge_id", pa.string()),
+        pa.field("id_number", pa.string()),
+        pa.field("phone", pa.string()),
+        pa.field("code_hash", pa.string()),  # sha256 of challenge id and code; null: none was sent
+        pa.field("org", pa.string()),  # the citizen app that asked
+        pa.field("created_ts", TS_TYPE),
+        pa.field("expires_ts", TS_TYPE),
+        pa.field("attempts", pa.int64()),
+        pa.field("used_ts", TS_TYPE),
+    ]
+)
+
+# Where each partner receives notifications: a webhook (HMAC-signed) and/or a file drop.
+PARTNER_SCHEMA = pa.schema(
+    [
+        pa.field("partner", pa.string()),
+        pa.field("webhook_url", pa.string()),
+        pa.field("secret", pa.string()),  # HMAC-SHA256 signing secret of the webhook
+        pa.field("file_dir", pa.string()),
+        pa.field("updated_ts", TS_TYPE),
+    ]
+)
+
+# Notifications to partners and their delivery status.
+NOTIFICATION_SCHEMA = pa.schema(
+    [
+        pa.field("notification_id", pa.string()),  # stable: the same news is queued once
+        pa.field("partner", pa.string()),
+        pa.field("topic", pa.string()),  # e.g. list_entries
+        pa.field("payload", pa.string()),  # JSON
+        pa.field("created_ts", TS_TYPE),
+        pa.field("status", pa.string()),  # pending, delivered, failed
+        pa.field("attempts", pa.int64()),
+        pa.field("next_attempt_ts", TS_TYPE),
+        pa.field("last_attempt_ts", TS_TYPE),
+        pa.field("delivered_ts", TS_TYPE),
+        pa.field("channel", pa.string()),  # webhook, file, pull
+        pa.field("last_error", pa.string()),
+    ]
+)
+
+
 def duckdb_type(t: pa.DataType) -> str:
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return "VARCHAR"
