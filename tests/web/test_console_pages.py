@@ -87,6 +87,7 @@ def test_the_case_page_has_the_money_flow_graph_masked(console):
     assert len(graph["nodes"]) == 4 and len(graph["links"]) == 3  # victim + 3 mule accounts
     assert [n["level"] for n in graph["nodes"]] == [0, 2, 2, 1]
     assert {n["category"] for n in graph["nodes"][1:]} == {"freeze_ordered"}
+    assert {n["delivery"] for n in graph["nodes"][1:]} == {"pending"}  # not yet at the banks
     assert graph["nodes"][0]["amount_fen"] == 5_000_000
     assert MULE not in r.text and BANK_CARD not in r.text
     assert '/console/static/echarts.min.js' in r.text

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from api.api_world import ORGS, world_events
 from fanzha.api.access import ROLES, add_key
+from fanzha.api.views import notify_partners
 from fanzha.engine.runner import Engine
 from fanzha.ingest import ingest_rows
 from fanzha.investigate.funds import run_trace
+from fanzha.linkage import now
 from fanzha.store import open_store
 
 AS_OF = dt.datetime(2026, 3, 2, 14, tzinfo=dt.UTC)
@@ -25,7 +27,9 @@ def build(path: Path) -> dict[str, str]:
             summary = ingest_rows(s, kind, rows)
             assert summary.total("quarantined") == 0, summary.to_dict()
         Engine(s).run()
-        run_trace(s, case="J1", as_of=AS_OF, freeze=True)
+        _, entries = run_trace(s, case="J1", as_of=AS_OF, freeze=True)
+        assert entries is not None
+        notify_partners(s, entries, now())  # as POST /v1/traces does: the banks are told
         keys = {role: add_key(s, ORGS[role], role)["token"] for role in ROLES}
         keys["other_bank"] = add_key(s, "bank-icbc", "bank")["token"]
     return keys
