@@ -20,16 +20,18 @@ from fanzha.store import open_store
 AS_OF = dt.datetime(2026, 3, 2, 14, tzinfo=dt.UTC)
 
 
-def build(path: Path) -> dict[str, str]:
-    """Write the world to the DuckDB file `path`; the keys by role (and "other_centre")."""
+def build(path: Path, trace: bool = True) -> dict[str, str]:
+    """Write the world to the DuckDB file `path` (with the police case traced and frozen unless
+    not `trace`); the keys by role (and "other_bank")."""
     with open_store(str(path)) as s:
         for kind, rows in world_events().items():
             summary = ingest_rows(s, kind, rows)
             assert summary.total("quarantined") == 0, summary.to_dict()
         Engine(s).run()
-        _, entries = run_trace(s, case="J1", as_of=AS_OF, freeze=True)
-        assert entries is not None
-        notify_partners(s, entries, now())  # as POST /v1/traces does: the banks are told
+        if trace:
+            _, entries = run_trace(s, case="J1", as_of=AS_OF, freeze=True)
+            assert entries is not None
+            notify_partners(s, entries, now())  # as POST /v1/traces does: the banks are told
         keys = {role: add_key(s, ORGS[role], role)["token"] for role in ROLES}
         keys["other_bank"] = add_key(s, "bank-icbc", "bank")["token"]
     return keys
