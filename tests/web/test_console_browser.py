@@ -82,6 +82,14 @@ def test_analyst_works_an_alert(server, page):
     assert page.inner_text("#outcome") == "reached_dissuaded"
     assert page.locator("#history tr").count() == 2
     page.screenshot(path=SHOTS / "alert-worked.png", full_page=True)
+    page.click("text=无诈社区")
+    page.wait_for_selector("#chart canvas")
+    names = page.evaluate(
+        "() => echarts.getInstanceByDom(document.getElementById('chart'))"
+        ".getOption().xAxis[0].data"
+    )
+    assert names == page.locator("tr.community td:first-child").all_inner_texts()
+    page.screenshot(path=SHOTS / "community.png", full_page=True)
 
 
 def test_analyst_opens_a_case_and_sees_its_graph(server, page):

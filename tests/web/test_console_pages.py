@@ -190,6 +190,7 @@ def test_english_toggle_is_kept_in_a_cookie(console):
     assert "Alert queue" in r.text and "预警队列" not in r.text
     assert "Alert queue" in console.get("/console/alerts").text  # remembered
     assert "预警队列" in console.get("/console/alerts?lang=zh").text
+    assert "Fraud-free communities" in console.get("/console/community?lang=en").text
 
 
 def test_scorecard_from_a_score_file(console, tmp_path, monkeypatch):
@@ -204,3 +205,28 @@ def test_scorecard_from_a_score_file(console, tmp_path, monkeypatch):
     assert 'id="chart"' in r.text and "62.5%" in r.text and "90 s" in r.text
     chart = json.loads(re.search(r'id="chart-data">(.*?)</script>', r.text, re.S).group(1))
     assert chart == [{"name": "warning.victims_warned_before_payment", "value": 62.5}]
+
+
+def test_community_view_counts_warnings_victims_and_dissuasion(console):
+    console.login("analyst")
+    rows = {r["region"]: r for r in community_rows(console.get("/console/community").text)}
+    assert set(rows) == {"110105", "642124"}  # the citizen's and the stranger's counties
+    assert rows["110105"]["rate"] == "–"  # nobody worked a warning yet
+    api = console.client.get(
+        "/v1/alerts", params={"entity_kind": "phone"},
+        headers={"Authorization": f"Bearer {console.keys['analyst']}"},
+    ).json()["alerts"]
+    (victim_alert,) = [a for a in api if a["entity"] == "138****8000"]
+    console.post(f"/console/alerts/{victim_alert['alert_id']}/actions",
+                 {"action": "contact", "outcome": "reached_dissuaded"})
+    page = console.get("/console/community").text
+    rows = {r["region"]: r for r in community_rows(page)}
+    assert rows["110105"]["rate"] == "100%" and rows["642124"]["rate"] == "–"
+    assert "北京市 朝阳区" in page and 'id="chart"' in page
+    console.login("citizen")
+    assert console.get("/console/community").status_code == 403
+
+
+def community_rows(html: str) -> list[dict]:
+    return [{"region": m.group(1), "rate": m.group(2)} for m in re.finditer(
+        r'data-region="(\d+)">.*?<td class="rate">([^<]*)</td>', html, re.S)]

@@ -453,6 +453,18 @@ def scorecard(request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
     return _page(request, "scorecard.html", {"rows": rows, "chart": chart, "found": bool(rows)})
 
 
+# --- 无诈社区 -------------------------------------------------------------------------------
+
+
+@router.get("/community")
+def community(request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
+    from fanzha.web.community import community_stats
+
+    with request.app.state.db() as s:
+        rows = community_stats(s)
+    return _page(request, "community.html", {"rows": rows})
+
+
 # --- the app --------------------------------------------------------------------------------
 
 

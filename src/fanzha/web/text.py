@@ -23,7 +23,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "not_found": ("未找到", "Not found"),
     "alerts": ("预警队列", "Alert queue"),
-    "cases": ("案件", "Cases"),
     "citizen": ("一证通查", "Look up my ID"),
     "scorecard": ("仿真城市评分", "Scorecard"),
     "tier": ("等级", "Tier"),
@@ -94,6 +93,20 @@ STRINGS: dict[str, tuple[str, str]] = {
         "No scorecard (run fanzha score and point FANZHA_SCORE at its score.json)",
     ),
     "error": ("出错", "Error"),
+    "community": ("无诈社区", "Fraud-free communities"),
+    "community_help": (
+        "按身份证登记地（区县）统计：预警、受害、劝阻率与覆盖率。",
+        "By the county of the holder's resident ID: warnings, victims, dissuasion and coverage.",
+    ),
+    "region": ("区县", "County"),
+    "residents": ("登记居民", "Residents"),
+    "warned": ("被预警人数", "Warned"),
+    "warnings": ("预警数", "Warnings"),
+    "worked": ("已处置", "Worked"),
+    "dissuaded": ("劝阻成功", "Dissuaded"),
+    "dissuasion_rate": ("劝阻率", "Dissuasion rate"),
+    "cases": ("案件", "Cases"),
+    "coverage": ("覆盖率", "Coverage"),
 }
 
 

@@ -75,3 +75,23 @@ function fanzhaBars(el, rows) {
   });
   return chart;
 }
+
+// 无诈社区: warnings and victims per county (bars), dissuasion rate (line, right axis).
+function fanzhaCommunities(el, d) {
+  var chart = echarts.init(el);
+  chart.setOption({
+    animation: false,
+    tooltip: { trigger: 'axis' },
+    legend: { data: d.labels, top: 0 },
+    grid: { bottom: 120 },
+    xAxis: { type: 'category', data: d.names, axisLabel: { rotate: 40 } },
+    yAxis: [{ type: 'value' }, { type: 'value', max: 100, axisLabel: { formatter: '{value}%' } }],
+    series: [
+      { name: d.labels[0], type: 'bar', data: d.warnings },
+      { name: d.labels[1], type: 'bar', data: d.victims },
+      { name: d.labels[2], type: 'line', yAxisIndex: 1,
+        data: d.rate.map(function (r) { return r === null ? null : Math.round(r * 1000) / 10; }) }
+    ]
+  });
+  return chart;
+}
