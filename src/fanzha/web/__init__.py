@@ -453,11 +453,25 @@ def scorecard(request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
     return _page(request, "scorecard.html", {"rows": rows, "chart": chart, "found": bool(rows)})
 
 
+# --- account rings -------------------------------------------------------------------------
+
+
+@router.get("/rings")
+def rings_page(request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
+    from fanzha.web.rings import ring_graph, store_rings
+
+    v = _view(request, p)
+    with v.db() as s:
+        raw = store_rings(s)
+    shown = v.show(raw, "rings") if raw else []
+    return _page(request, "rings.html", {"rings": shown, "graph": ring_graph(raw, shown)})
+
+
 # --- 无诈社区 -------------------------------------------------------------------------------
 
 
 @router.get("/community")
-def community(request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
+def community_page(request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
     from fanzha.web.community import community_stats
 
     with request.app.state.db() as s:

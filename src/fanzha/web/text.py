@@ -93,6 +93,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "No scorecard (run fanzha score and point FANZHA_SCORE at its score.json)",
     ),
     "error": ("出错", "Error"),
+    "rings": ("资金团伙", "Account rings"),
+    "rings_help": (
+        "被判定为涉诈账户（卡农）且相互转账的账户组；证据为各账户的判定理由。",
+        "Accounts scored as mules that pay each other; the evidence is each account's reasons.",
+    ),
+    "ring": ("团伙", "Ring"),
+    "transfers": ("笔数", "Transfers"),
     "community": ("无诈社区", "Fraud-free communities"),
     "community_help": (
         "按身份证登记地（区县）统计：预警、受害、劝阻率与覆盖率。",

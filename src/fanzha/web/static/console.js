@@ -95,3 +95,27 @@ function fanzhaCommunities(el, d) {
   });
   return chart;
 }
+
+// Account rings: mule accounts (size by score, colour by ring) and the money between them.
+function fanzhaRings(el, g) {
+  var rings = Array.from(new Set(g.nodes.map(function (n) { return n.ring; })));
+  var chart = echarts.init(el);
+  chart.setOption({
+    animation: false,
+    tooltip: {},
+    series: [{
+      type: 'graph', layout: 'force', roam: true, edgeSymbol: ['none', 'arrow'],
+      force: { repulsion: 120, edgeLength: 80 },
+      categories: rings.map(function (r) { return { name: String(r) }; }),
+      data: g.nodes.map(function (n, i) {
+        return { id: String(i), name: n.label, category: rings.indexOf(n.ring),
+                 symbolSize: 10 + 20 * n.score, value: n.score };
+      }),
+      links: g.links.map(function (l) {
+        return { source: String(l.source), target: String(l.target), value: l.amount_fen,
+                 tooltip: { formatter: fanzhaYuan(l.amount_fen) + ' (' + l.transfers + ')' } };
+      })
+    }]
+  });
+  return chart;
+}
