@@ -48,6 +48,8 @@ function fanzhaMoneyGraph(el, graph, lang) {
     return { source: String(l.source), target: String(l.target), value: l.traced_fen,
              label: { show: true, formatter: fanzhaYuan(l.traced_fen) } };
   });
+  var most = Math.max.apply(null, Object.keys(perLevel).map(function (k) { return perLevel[k]; }));
+  el.style.height = Math.max(480, 70 * most + 120) + 'px';  // room for the widest level
   var chart = echarts.init(el);
   chart.setOption({
     animation: false,
