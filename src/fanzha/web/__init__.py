@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import ValidationError
 
-from fanzha.api.access import CENTRE, Principal, hash_token, principal_of
+from fanzha.api.access import CENTRE, SESSION_MINUTES, Principal, hash_token, principal_of
 from fanzha.api.models import (
     CONTACT_OUTCOMES,
     ESCALATE_TO,
@@ -98,6 +98,19 @@ def _from_cookie(request: Request, name: str) -> Principal | None:
         return principal_of(s, key_hash, now())
 
 
+def _with_key(r: Response, request: Request, name: str, token: str, seconds: int) -> Response:
+    """Sign a key's hash (never the key) into an HTTP-only, same-site cookie on `r`."""
+    r.set_cookie(
+        name,
+        _signer(request).dumps(hash_token(token)),
+        max_age=seconds,
+        httponly=True,
+        samesite="strict",
+        path="/console",
+    )
+    return r
+
+
 def _signed_in(request: Request) -> Principal:
     p = _from_cookie(request, COOKIE)
     if p is None:
@@ -145,15 +158,7 @@ def login(request: Request, key: str = Form(..., max_length=200)) -> Response:
     if p.role not in (*CENTRE, "citizen") or p.subject is not None:
         return _page(request, "login.html", {"error": "no_console"}, 403)
     r = _back("/console/citizen" if p.role == "citizen" else "/console/alerts")
-    r.set_cookie(
-        COOKIE,
-        _signer(request).dumps(hash_token(token)),
-        max_age=SESSION_HOURS * 3600,
-        httponly=True,
-        samesite="strict",
-        path="/console",
-    )
-    return r
+    return _with_key(r, request, COOKIE, token, SESSION_HOURS * 3600)
 
 
 @router.post("/logout")
@@ -384,15 +389,7 @@ def citizen_confirm(
     except (ValidationError, HTTPException) as e:
         return _back(f"/console/citizen?error={_message(e)}")
     r = _back("/console/citizen")
-    r.set_cookie(
-        CITIZEN_COOKIE,
-        _signer(request).dumps(hash_token(session.token)),
-        max_age=citizen_routes.CODE_MINUTES * 3 * 60,
-        httponly=True,
-        samesite="strict",
-        path="/console",
-    )
-    return r
+    return _with_key(r, request, CITIZEN_COOKIE, session.token, SESSION_MINUTES * 60)
 
 
 @router.post("/citizen/flags")
