@@ -230,3 +230,28 @@ def test_community_view_counts_warnings_victims_and_dissuasion(console):
 def community_rows(html: str) -> list[dict]:
     return [{"region": m.group(1), "rate": m.group(2)} for m in re.finditer(
         r'data-region="(\d+)">.*?<td class="rate">([^<]*)</td>', html, re.S)]
+
+
+def test_the_queue_pages_one_tier_and_filters_by_status(console, monkeypatch):
+    import fanzha.web
+
+    console.login("analyst")
+    everything = console.client.get(
+        "/v1/alerts", headers={"Authorization": f"Bearer {console.keys['analyst']}"}
+    ).json()["alerts"]
+    tiers = [a["tier"] for a in everything]
+    tier = max(set(tiers), key=tiers.count)
+    ids = [a["alert_id"] for a in everything if a["tier"] == tier]
+    assert len(ids) >= 2
+    monkeypatch.setattr(fanzha.web, "PAGE", 1)
+    first = console.get("/console/alerts").text
+    assert f'href="?tier={tier}&offset=1"' in first
+    pages = [_alert_ids(console.get(f"/console/alerts?tier={tier}&offset={i}").text)
+             for i in range(len(ids))]
+    assert [i for page in pages for i in page] == ids
+    assert 'class="more"' not in console.get(f"/console/alerts?tier={tier}&offset={len(ids) - 1}").text
+    assert console.get("/console/alerts?tier=nope").status_code == 422
+    monkeypatch.setattr(fanzha.web, "PAGE", 100)
+    alert_id = _alert_ids(first)[0]
+    console.post(f"/console/alerts/{alert_id}/actions", {"action": "assign", "assignee": "李"})
+    assert _alert_ids(console.get("/console/alerts?status=assigned").text) == [alert_id]

@@ -17,7 +17,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from fanzha.api.access import CENTRE, SESSION_MINUTES, Principal, hash_token, principal_of
 from fanzha.api.models import (
+    ALERT_STATUSES,
     CONTACT_OUTCOMES,
     ESCALATE_TO,
     RESOLUTIONS,
@@ -191,28 +192,51 @@ def sla_clock(due: dt.datetime | None, at: dt.datetime) -> dict[str, Any] | None
     return {"seconds": left, "overdue": left < 0, "text": text, "due": due.isoformat()}
 
 
-def _all_alerts(v: View) -> dict:
+PAGE = 100  # alerts shown per tier (the most urgent first); the rest a page at a time
+
+
+def _alerts(v: View, tier: str, status: str | None, offset: int) -> dict:
     return alert_routes.alerts(
-        tier=None,
-        status=None,
+        tier=tier,
+        status=status,
         assignee=None,
         rule=None,
         entity_kind=None,
-        limit=1000,
-        offset=0,
+        limit=PAGE,
+        offset=offset,
         v=v,
     )
 
 
 @router.get("/alerts")
-def alert_queue(request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
-    page = _all_alerts(_view(request, p))
+def alert_queue(
+    request: Request,
+    tier: alert_routes.Tier | None = None,
+    status: alert_routes.Status | None = None,
+    offset: int = Query(0, ge=0),
+    p: Principal = Depends(centre),
+) -> HTMLResponse:
+    """The queue by tier, most urgent first (the API's order), PAGE a tier; `tier` pages one."""
+    v = _view(request, p)
     at = now()
-    by_tier: dict[str, list[dict]] = {"high": [], "medium": [], "low": []}
-    for a in page["alerts"]:
-        a["clock"] = sla_clock(a["sla_due"], at) if a["status"] != "closed" else None
-        by_tier.setdefault(a["tier"], []).append(a)
-    return _page(request, "alerts.html", {"total": page["total"], "by_tier": by_tier})
+    tiers: dict[str, dict[str, Any]] = {}
+    for t in [tier] if tier else ["high", "medium", "low"]:
+        start = offset if tier else 0
+        page = _alerts(v, t, status, start)
+        for a in page["alerts"]:
+            a["clock"] = sla_clock(a["sla_due"], at) if a["status"] != "closed" else None
+        more = start + len(page["alerts"]) < page["total"]
+        tiers[t] = {**page, "offset": start, "next": start + PAGE if more else None}
+    return _page(
+        request,
+        "alerts.html",
+        {
+            "total": sum(x["total"] for x in tiers.values()),
+            "tiers": tiers,
+            "status": status,
+            "statuses": ALERT_STATUSES,
+        },
+    )
 
 
 @router.get("/alerts/{alert_id}")

@@ -55,6 +55,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "note": ("备注", "Note"),
     "submit": ("提交", "Submit"),
     "total": ("共", "Total"),
+    "more": ("下一页", "Next page"),
     "none": ("无", "None"),
     "victim_paid": ("受害人支付", "Victims paid"),
     "remaining": ("尚在账户", "Still held"),
