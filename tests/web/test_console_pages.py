@@ -255,3 +255,16 @@ def test_the_queue_pages_one_tier_and_filters_by_status(console, monkeypatch):
     alert_id = _alert_ids(first)[0]
     console.post(f"/console/alerts/{alert_id}/actions", {"action": "assign", "assignee": "李"})
     assert _alert_ids(console.get("/console/alerts?status=assigned").text) == [alert_id]
+
+
+def test_unmasking_needs_a_reason_and_is_audited(console):
+    console.login("analyst")
+    r = console.get("/console/cases/J1?unmask=true")
+    assert r.status_code == 400 and MULE not in r.text
+    r = console.get("/console/cases/J1?unmask=true&reason=freeze+call+to+CCB")
+    assert r.status_code == 200 and MULE in r.text and 'id="unmasked"' in r.text
+    audit = console.client.app.state.db.store.audit_log().to_pylist()
+    seen = [a for a in audit if a["action"] == "view_unmasked"]
+    assert [(a["target"], a["reason"]) for a in seen] == [
+        ("case:J1", "freeze call to CCB"), ("case:J1:freeze-orders", "freeze call to CCB")]
+    assert MULE not in console.get("/console/cases/J1").text  # the next view is masked again

@@ -39,6 +39,7 @@ from fanzha.api.routers import alerts as alert_routes
 from fanzha.api.routers import cases as case_routes
 from fanzha.api.routers import citizen as citizen_routes
 from fanzha.api.views import View
+from fanzha.api.views import view as api_view
 from fanzha.linkage import now
 from fanzha.web.text import LANGS, translator
 
@@ -135,6 +136,16 @@ def citizen_app(p: Principal = Depends(_signed_in)) -> Principal:
 def _view(request: Request, p: Principal) -> View:
     """Masked, as the API shows it to this caller by default."""
     return View(request, p, request.app.state.db, False, None)
+
+
+def _unmaskable(request: Request, p: Principal) -> View:
+    """The API's view: masked, or unmasked with ?unmask=true&reason=... (centre only; audited)."""
+    unmask = request.query_params.get("unmask") == "true"
+    reason = request.query_params.get("reason")
+    try:
+        return api_view(request, p, request.app.state.db, unmask, reason[:500] if reason else None)
+    except HTTPException as e:
+        raise Denied(e.status_code, "unmask_needs_reason") from None
 
 
 def _back(url: str) -> RedirectResponse:
@@ -242,7 +253,7 @@ def alert_queue(
 @router.get("/alerts/{alert_id}")
 def alert_page(alert_id: str, request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
     try:
-        a = alert_routes.alert(alert_id, _view(request, p))
+        a = alert_routes.alert(alert_id, _unmaskable(request, p))
     except HTTPException as e:
         raise Denied(e.status_code, "not_found") from None
     a["clock"] = sla_clock(a["sla_due"], now()) if a["status"] != "closed" else None
@@ -251,6 +262,7 @@ def alert_page(alert_id: str, request: Request, p: Principal = Depends(centre)) 
         "alert.html",
         {
             "a": a,
+            "unmasked": request.query_params.get("unmask") == "true",
             "error": request.query_params.get("error"),
             "outcomes": CONTACT_OUTCOMES,
             "escalate_to": ESCALATE_TO,
@@ -344,7 +356,7 @@ def money_graph(raw: dict[str, Any], shown: dict[str, Any], orders: list[dict]) 
 
 @router.get("/cases/{case_id}")
 def case_page(case_id: str, request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
-    v = _view(request, p)
+    v = _unmaskable(request, p)
     try:
         shown = case_routes.case(case_id, v)
         orders = case_routes.freeze_orders(case_id, v)
@@ -357,6 +369,7 @@ def case_page(case_id: str, request: Request, p: Principal = Depends(centre)) ->
         request,
         "case.html",
         {
+            "unmasked": v.unmasked,
             "case": shown,
             "totals": shown_data.get("totals") or {},
             "orders": orders,

@@ -94,6 +94,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "No scorecard (run fanzha score and point FANZHA_SCORE at its score.json)",
     ),
     "error": ("出错", "Error"),
+    "unmask": ("显示完整信息", "Show unmasked"),
+    "reason": ("事由（记入审计日志）", "Reason (kept in the audit log)"),
+    "unmasked": ("完整信息已显示，已记入审计日志", "Shown unmasked; written to the audit log"),
+    "unmask_needs_reason": (
+        "显示完整信息须由分析员或民警填写事由",
+        "Only analysts and police may unmask, and only with a reason",
+    ),
     "rings": ("资金团伙", "Account rings"),
     "rings_help": (
         "被判定为涉诈账户（卡农）且相互转账的账户组；证据为各账户的判定理由。",
