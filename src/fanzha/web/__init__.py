@@ -108,6 +108,7 @@ def _with_key(r: Response, request: Request, name: str, token: str, seconds: int
         max_age=seconds,
         httponly=True,
         samesite="strict",
+        secure=request.url.scheme == "https",
         path="/console",
     )
     return r
