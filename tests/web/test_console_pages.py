@@ -96,7 +96,8 @@ def test_the_case_page_has_the_money_flow_graph_masked(console):
 
 def test_echarts_is_served_from_the_package_not_a_cdn(console):
     r = console.get("/console/static/echarts.min.js")
-    assert r.status_code == 200 and len(r.content) > 500_000 and b"echarts" in r.content[:2000]
+    assert r.status_code == 200, "run `make web`: it copies ECharts from npm into the package"
+    assert len(r.content) > 500_000 and b"echarts" in r.content[:2000]
     console.login("analyst")
     assert "http" not in re.findall(r'<script src="([^"]+)"', console.get("/console/cases/J1").text)[0]
 

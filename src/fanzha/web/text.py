@@ -84,6 +84,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "number": ("号码", "Number"),
     "issuer": ("发卡/开户方", "Issuer"),
     "opened": ("开户时间", "Opened"),
+    "card_open": ("在用", "open"),
+    "card_closed": ("已注销", "closed"),
     "not_mine": ("非本人办理", "Not mine"),
     "flagged": ("已标记非本人", "Flagged as not mine"),
     "flag_done": ("已通知", "Sent to"),
