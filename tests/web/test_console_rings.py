@@ -67,3 +67,23 @@ def test_no_rings_in_a_world_without_mules(console):
     console.login("police")
     r = console.get("/console/rings")
     assert r.status_code == 200 and ('id="no-rings"' in r.text or 'id="ring-1"' in r.text)
+
+
+def test_rings_are_scored_again_only_after_new_events(console, monkeypatch):
+    calls = []
+    real = rings_mod.mule_rings
+    monkeypatch.setattr(rings_mod, "mule_rings", lambda *a, **k: calls.append(1) or real(*a, **k))
+    console.login("analyst")
+    console.get("/console/rings")
+    console.get("/console/rings")
+    assert len(calls) == 1
+    r = console.client.post(
+        "/v1/events/report",
+        json={"events": [{"ts": "2026-03-03T09:00:00Z", "reporter_kind": "police",
+                          "target_kind": "phone", "target_value": "17099998888",
+                          "verdict": "confirm"}]},
+        headers={"Authorization": f"Bearer {console.keys['analyst']}"},
+    )
+    assert r.status_code == 200, r.text
+    console.get("/console/rings")
+    assert len(calls) == 2

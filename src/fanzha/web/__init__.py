@@ -496,8 +496,12 @@ def rings_page(request: Request, p: Principal = Depends(centre)) -> HTMLResponse
     from fanzha.web.rings import ring_graph, store_rings
 
     v = _view(request, p)
+    state = request.app.state
     with v.db() as s:
-        raw = store_rings(s)
+        upto = s.max_seq()
+        if state.console_rings is None or state.console_rings[0] != upto:
+            state.console_rings = (upto, store_rings(s))  # scored again only after new events
+        raw = state.console_rings[1]
     shown = v.show(raw, "rings") if raw else []
     return _page(request, "rings.html", {"rings": shown, "graph": ring_graph(raw, shown)})
 
@@ -521,6 +525,7 @@ def mount(app: FastAPI) -> None:
     """Add the console to the API's app: pages at /console, static files at /console/static."""
     secret = os.environ.get("FANZHA_CONSOLE_SECRET") or secrets.token_hex(32)
     app.state.console_signer = URLSafeTimedSerializer(secret, salt="fanzha-console")
+    app.state.console_rings = None  # (the log's last seq, its rings)
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
 
