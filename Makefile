@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FANZHA := $(VENV)/bin/fanzha
 STAMP := $(VENV)/.installed
+ECHARTS := src/fanzha/web/static/echarts.min.js
 
-.PHONY: demo test lint format bench lock clean
+.PHONY: demo test lint format bench lock clean web
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "fanzha needs Python >= 3.11"'
@@ -14,15 +15,29 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $@
 
+# The console's browser assets: Apache ECharts from npm at the version package-lock.json pins,
+# copied to the package's static files (served at /console/static, never from a CDN).
+web: $(ECHARTS)
+$(ECHARTS): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	cp node_modules/echarts/dist/echarts.min.js $@
+
 # A synthetic city (20,000 people, 14 days, seed 1) -> ingest, detectors, decide -> scorecard
-# (demo/world/score.json, demo/world/report.html). A few minutes on a 2-core machine.
-demo: $(STAMP)
+# (demo/world/score.json, demo/world/report.html) -> police cases traced and frozen -> the console
+# served at http://127.0.0.1:$(DEMO_PORT)/console/ with a printed analyst key (FANZHA_NO_SERVE=1:
+# stop before serving). A few minutes on a 2-core machine.
+DEMO_PORT ?= 8000
+demo: $(STAMP) $(ECHARTS)
 	@rm -rf demo && mkdir -p demo
 	$(FANZHA) sim --people 20000 --days 14 --seed 1 -o demo/world
 	$(FANZHA) score demo/world --db demo/fanzha.duckdb
-	@# The console (`fanzha serve`) will be started here unless FANZHA_NO_SERVE=1; not built yet.
+	$(PY) -m fanzha.web.demo --db demo/fanzha.duckdb --url http://127.0.0.1:$(DEMO_PORT)
+	@if [ "$$FANZHA_NO_SERVE" = 1 ]; then echo "FANZHA_NO_SERVE=1: not serving"; else \
+	  echo "serving the console until Ctrl-C (one-time codes go to demo/sms/sms.jsonl)"; \
+	  FANZHA_SCORE=demo/world/score.json $(FANZHA) serve --db demo/fanzha.duckdb \
+	    --port $(DEMO_PORT) --sms-sink demo/sms; fi
 
-test: $(STAMP)
+test: $(STAMP) $(ECHARTS)
 	$(PY) -m ruff check src tests bench
 	$(PY) -m pytest -q
 
@@ -51,4 +66,4 @@ lock:
 	rm -rf .lockenv
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo .pytest_cache .ruff_cache node_modules $(ECHARTS)

@@ -109,6 +109,9 @@ def create_app(db: str | None = None, settings: ApiSettings | None = None) -> Fa
     index_state(app.state)
     for r in ROUTERS:
         app.include_router(r, prefix="/v1")
+    from fanzha.web import mount  # the console's pages at /console (imports the routers above)
+
+    mount(app)
 
     @app.middleware("http")
     async def body_limit(request: Request, call_next):  # type: ignore[no-untyped-def]

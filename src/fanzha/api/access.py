@@ -131,7 +131,12 @@ def authenticate(store: Store, token: str, at: dt.datetime) -> Principal | None:
     """The principal of a token, or None if it is unknown, revoked or expired."""
     if not token.startswith("fz_") or len(token) > 200:
         return None
-    row = store.api_key(hash_token(token))
+    return principal_of(store, hash_token(token), at)
+
+
+def principal_of(store: Store, key_hash: str, at: dt.datetime) -> Principal | None:
+    """The principal of a key's hash (the console's session cookie holds the hash, not the key)."""
+    row = store.api_key(key_hash)
     if row is None or row["revoked_ts"] is not None:
         return None
     if row["expires_ts"] is not None and row["expires_ts"] <= at:

@@ -4,6 +4,7 @@ notifications go, and delivering them)."""
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from typing import Annotated
 
@@ -96,6 +97,8 @@ def serve_cmd(
         "FANZHA_DELIVER_EVERY": str(deliver_every),
         "FANZHA_ENGINE_EVERY": str(engine_every),
         "FANZHA_UPLOAD_LIMIT": str(upload_limit_mb << 20),
+        # one key signs the console's cookies in every worker (a new one each start: log in again)
+        "FANZHA_CONSOLE_SECRET": os.environ.get("FANZHA_CONSOLE_SECRET") or secrets.token_hex(32),
     }
     os.environ.update(env)
     store(url).close()  # a locked, unreadable or unreachable store fails here, in one line
