@@ -92,6 +92,21 @@ def test_cases_and_policies(store):
     assert store.active_policy() == ("v1", "name: a")
 
 
+def test_policy_history_keeps_every_apply_and_rollback_in_order(store):
+    assert store.policy_history() == []
+    for v, who, why in (("v1", "ann", "first"), ("v2", "bo", "raise"), ("v1", "ann", "back")):
+        store.save_policy(v, f"name: {v}", who, why)
+    got = store.policy_history()
+    assert [(r["version"], r["author"], r["reason"], r["text"]) for r in got] == [
+        ("v1", "ann", "first", "name: v1"),
+        ("v2", "bo", "raise", "name: v2"),
+        ("v1", "ann", "back", "name: v1"),
+    ]
+    assert all(r["created_at"].tzinfo is not None for r in got)
+    assert got[0]["created_at"] <= got[1]["created_at"] <= got[2]["created_at"]
+    assert store.active_policy() == ("v1", "name: v1")
+
+
 def test_lookup_respects_seq_and_time_bounds(store, tmp_path):
     rng = random.Random(5)
     t = random_events("call", 100, rng)

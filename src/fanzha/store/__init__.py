@@ -180,6 +180,12 @@ class Store(ABC):
         """(version, YAML text) of the active policy, or None to use the built-in default."""
 
     @abstractmethod
+    def policy_history(self) -> list[dict[str, Any]]:
+        """Every saved policy (version, created_at, author, reason, text), oldest first. Applying
+        or rolling back adds a row, so the history says who made which version live, when and
+        why; a version's text is the same in every row (the version is a hash of it)."""
+
+    @abstractmethod
     def append_audit(
         self,
         actor: str,

@@ -510,6 +510,11 @@ class DuckDBStore(Store):
         )
         return (version, row[0]) if row else None
 
+    def policy_history(self) -> list[dict[str, Any]]:
+        cols = ("version", "created_at", "author", "reason", "text")
+        sql = f"SELECT {', '.join(cols)} FROM policies ORDER BY created_at, rowid"
+        return self._arrow(sql).to_pylist()  # via Arrow: fetchall() of a TIMESTAMPTZ needs pytz
+
     def append_audit(
         self,
         actor: str,

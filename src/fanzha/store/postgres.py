@@ -661,6 +661,11 @@ class PostgresStore(Store):
         )
         return (version, row[0]) if row else None
 
+    def policy_history(self) -> list[dict[str, Any]]:
+        cols = ("version", "created_at", "author", "reason", "text")
+        rows = self._rows(f"SELECT {', '.join(cols)} FROM policies ORDER BY created_at, ctid")
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
     def append_audit(
         self,
         actor: str,
