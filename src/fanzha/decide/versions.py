@@ -74,6 +74,9 @@ def previous_version(store: Store) -> str:
     while i >= 0 and history[i]["version"] == current:
         i -= 1
     if i < 0:
+        default = parse_policy(default_policy_text()).version
+        if current != default:  # before the first apply the built-in default was live
+            return default
         raise FanzhaError("no earlier policy version to roll back to")
     return history[i]["version"]
 
