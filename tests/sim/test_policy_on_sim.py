@@ -147,3 +147,43 @@ def test_a_rollback_restores_the_alerts_exactly(live_db, tmp_path):
             (worse.version, "bo"),
             (v_live, "lead"),
         ]
+
+
+def test_a_shadow_policy_records_what_it_would_do_and_acts_on_nothing(live_db, tmp_path, world):
+    from fanzha.decide import shadow
+
+    db = str(tmp_path / "fanzha.duckdb")
+    shutil.copy(live_db, db)
+    with open_store(db) as s:
+        top = s.max_seq()
+        s.reset_engine()
+        Engine(s, batch_size=top // 3).run()
+        reference = s.alerts()
+        s.reset_engine()
+        Engine(s, batch_size=top // 3).run(max_batches=1)
+        since = s.load_engine()[0]
+        v = shadow.start(s, FLOOD, "bo", "try more home visits")
+        assert s.shadow_policy() == (v, FLOOD, since)
+        Engine(s, batch_size=top // 3).run()
+        assert s.alerts() == reference  # the live path is unchanged
+        shadowed = s.shadow_alerts().to_pylist()
+        assert shadowed and {a["policy_version"] for a in shadowed} == {v}
+        assert min(a["first_seq"] for a in shadowed) > since
+        r = shadow.report(s)
+        assert r["shadow"]["alerts_per_tier"]["high"] > r["live"]["alerts_per_tier"]["high"]
+        assert r["shadow"]["actions"]["home_visit"] > r["live"]["actions"]["home_visit"]
+        assert r["overlap"]["candidate_higher_tier"] > 0
+        live_v = s.active_policy()[0]
+        assert shadow.drop(s, "lead", "too many visits") == v
+        assert s.shadow_policy() is None and s.shadow_alerts().num_rows == 0
+        assert s.active_policy()[0] == live_v
+        shadow.start(s, FLOOD, "bo", "again")
+        assert shadow.promote(s, "lead", "stations agreed") == v
+        assert s.active_policy()[0] == v and s.shadow_policy() is None
+        actions = [a["action"] for a in s.audit_log().to_pylist()][-4:]
+        assert actions == [
+            "policy.shadow_start",
+            "policy.shadow_drop",
+            "policy.shadow_start",
+            "policy.apply",
+        ]

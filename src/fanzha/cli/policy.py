@@ -198,3 +198,96 @@ def _print(r: dict) -> None:
         f"{o['candidate_lower_tier']}; live high-tier not high under the candidate "
         f"{o['high_live_not_high_candidate']}"
     )
+
+
+shadow_app = typer.Typer(
+    no_args_is_help=True,
+    help="Shadow mode: a candidate decides beside the live policy on the live stream, acting on nothing.",
+)
+app.add_typer(shadow_app, name="shadow")
+
+
+@shadow_app.command("start")
+def shadow_start_cmd(
+    file: Annotated[Path, typer.Argument(help="The candidate policy YAML.")],
+    author: AuthorOption,
+    reason: ReasonOption,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Run a candidate in shadow from the next `fanzha run` on."""
+    from fanzha.decide.shadow import start
+
+    text = _read(file)
+    with store(db) as s:
+        v = start(s, text, author, reason)
+    if json:
+        print_json({"shadow_version": v})
+        return
+    out.print(f"policy {v} runs in shadow from the next `fanzha run` on")
+
+
+@shadow_app.command("report")
+def shadow_report_cmd(db: DbOption = None, json: JsonOption = False) -> None:
+    """Live and shadow alerts since the shadow started, side by side."""
+    from fanzha.decide.shadow import report
+
+    with store(db, read_only=True) as s:
+        r = report(s)
+    if json:
+        print_json(r)
+        return
+    t = Table(
+        title=f"shadow {r['shadow_version']} vs live {r['live_version']} "
+        f"(log positions {r['since_seq']}..{r['watermark']})"
+    )
+    for c in ("figure", "live", "shadow"):
+        t.add_column(c)
+    t.add_row("alerts", str(r["live"]["alerts"]), str(r["shadow"]["alerts"]))
+    for x in reversed(TIERS):
+        t.add_row(
+            f"  {x}", str(r["live"]["alerts_per_tier"][x]), str(r["shadow"]["alerts_per_tier"][x])
+        )
+    for a in sorted(set(r["live"]["actions"]) | set(r["shadow"]["actions"])):
+        t.add_row(
+            f"action {a}",
+            str(r["live"]["actions"].get(a, 0)),
+            str(r["shadow"]["actions"].get(a, 0)),
+        )
+    out.print(t)
+    o = r["overlap"]
+    out.print(
+        f"alerted by both {o['entities_both']}, live only {o['entities_live_only']}, shadow only "
+        f"{o['entities_candidate_only']}; shadow tier higher {o['candidate_higher_tier']}, lower "
+        f"{o['candidate_lower_tier']}"
+    )
+
+
+@shadow_app.command("promote")
+def shadow_promote_cmd(
+    author: AuthorOption, reason: ReasonOption, db: DbOption = None, json: JsonOption = False
+) -> None:
+    """Make the shadow policy live (a new version) and stop the shadow."""
+    from fanzha.decide.shadow import promote
+
+    with store(db) as s:
+        v = promote(s, author, reason)
+    if json:
+        print_json({"version": v})
+        return
+    out.print(f"policy {v} is live; the shadow is stopped")
+
+
+@shadow_app.command("drop")
+def shadow_drop_cmd(
+    author: AuthorOption, reason: ReasonOption, db: DbOption = None, json: JsonOption = False
+) -> None:
+    """Stop the shadow and forget its alerts."""
+    from fanzha.decide.shadow import drop
+
+    with store(db) as s:
+        v = drop(s, author, reason)
+    if json:
+        print_json({"dropped": v})
+        return
+    out.print(f"shadow policy {v} dropped")

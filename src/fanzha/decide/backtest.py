@@ -188,13 +188,10 @@ def _truth_figures(
     return figures
 
 
-def _overlap(
-    live: pl.DataFrame, cand: pl.DataFrame, start: dt.datetime, end: dt.datetime
-) -> dict[str, Any]:
+def overlap(live: pl.DataFrame, cand: pl.DataFrame) -> dict[str, Any]:
     """Who is alerted by both policies, only one, and at which tier."""
 
     def best(df: pl.DataFrame) -> dict[tuple[str, str], int]:
-        df = _in_window(df, "first_ts", start, end)
         rank = {t: i for i, t in enumerate(TIERS)}
         out: dict[tuple[str, str], int] = {}
         for r in df.select("entity_kind", "entity", "tier").to_dicts() if df.height else []:
@@ -258,5 +255,8 @@ def backtest(
         "candidate": _policy_figures(
             candidate, cand_alerts, cand_warned, labels, people, truth, start, end
         ),
-        "overlap": _overlap(live_alerts, cand_alerts, start, end),
+        "overlap": overlap(
+            _in_window(live_alerts, "first_ts", start, end),
+            _in_window(cand_alerts, "first_ts", start, end),
+        ),
     }
