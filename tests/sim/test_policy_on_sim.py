@@ -89,6 +89,7 @@ def test_a_backtest_is_deterministic_and_touches_nothing_live(pcli, live_db, tmp
     for k in before:
         assert after[k] == before[k], k
     assert first["live"]["alerts"] > 0 and first["events"] == before["max_seq"]
+    assert (first["people"], first["people_from"]) == (3000, "truth")
 
 
 def test_a_flood_of_home_visits_is_caught_by_its_numbers(pcli, tmp_path):

@@ -240,9 +240,14 @@ def backtest(
     from fanzha.sim.truth import load_truth
 
     truth = load_truth(truth_dir) if truth_dir is not None else None
+    source = "given" if people is not None else None
     if people is None and truth is not None:
-        people = truth.people
+        people, source = truth.people, "truth"
     log = read_log(store)
+    if people is None and "card" in log:  # the SIM registry: one line per subscriber's number
+        cards = pl.from_arrow(log["card"].select(["card_type", "card_number"]))
+        people = cards.filter(pl.col.card_type == "sim")["card_number"].n_unique() or None
+        source = "sim registry (card events)" if people else None
     labels = _labels(log, pl.from_arrow(store.outcomes()), pl.from_arrow(store.tasks()))
     live_alerts, live_warned = _replay(log, live)
     cand_alerts, cand_warned = _replay(log, candidate)
@@ -251,6 +256,7 @@ def backtest(
         "to": end.isoformat(),
         "events": sum(t.num_rows for t in log.values()),
         "people": people,
+        "people_from": source,
         "live": _policy_figures(live, live_alerts, live_warned, labels, people, truth, start, end),
         "candidate": _policy_figures(
             candidate, cand_alerts, cand_warned, labels, people, truth, start, end
