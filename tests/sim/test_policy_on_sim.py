@@ -188,3 +188,38 @@ def test_a_shadow_policy_records_what_it_would_do_and_acts_on_nothing(live_db, t
             "policy.shadow_start",
             "policy.apply",
         ]
+
+
+def test_retrain_learns_only_from_before_the_cut(live_db, pcli, tmp_path):
+    import datetime as dt
+
+    import polars as pl
+
+    from fanzha.models.retrain import labels, split
+
+    cut = dt.datetime(2026, 3, 11, tzinfo=dt.UTC)
+    with open_store(live_db, read_only=True) as s:
+        lab = labels(s)
+        train, held = split(s, cut)
+    assert train["ts"].max() < cut <= held["ts"].min()
+    late = set(
+        lab.filter(pl.col.label)
+        .group_by("number")
+        .agg(pl.col.ts.min())
+        .filter(pl.col.ts >= cut)["number"]
+        .to_list()
+    )
+    early = set(lab.filter(pl.col.label & (pl.col.ts < cut))["number"].to_list())
+    assert early and late  # the world confirms numbers on both sides of the cut
+    trained_fraud = set(train.filter(pl.col.label)["number"].to_list())
+    assert trained_fraud <= early and not (trained_fraud & (late - early))
+    held_fraud = set(held.filter(pl.col.label)["number"].to_list())
+    assert held_fraud & late  # what was learned later is used to judge, not to train
+    out = tmp_path / "m.json"
+    r = json.loads(
+        pcli(
+            "model", "retrain", "-o", str(out), "--cut", cut.isoformat(), "--rounds", "10", "--json"
+        ).output
+    )
+    assert out.is_file() and r["train"]["fraud_numbers"] == len(early & set(train["number"]))
+    assert r["before"]["numbers"] == r["after"]["numbers"] == held["number"].n_unique()
