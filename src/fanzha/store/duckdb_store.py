@@ -505,13 +505,15 @@ class DuckDBStore(Store):
 
     def active_policy(self) -> tuple[str, str] | None:
         version = self._meta("active_policy")
-        if not version:
-            return None
+        text = self._policy_text(version) if version else None
+        return (version, text) if text is not None else None
+
+    def _policy_text(self, version: str) -> str | None:
         row = self._one(
             "SELECT text FROM policies WHERE version = ? ORDER BY created_at DESC LIMIT 1",
             [version],
         )
-        return (version, row[0]) if row else None
+        return row[0] if row else None
 
     def policy_history(self) -> list[dict[str, Any]]:
         cols = ("version", "created_at", "author", "reason", "text")
@@ -533,13 +535,8 @@ class DuckDBStore(Store):
 
     def shadow_policy(self) -> tuple[str, str, int] | None:
         version = self._meta("shadow_policy")
-        if not version:
-            return None
-        row = self._one(
-            "SELECT text FROM policies WHERE version = ? ORDER BY created_at DESC LIMIT 1",
-            [version],
-        )
-        return (version, row[0], int(self._meta("shadow_since") or 0)) if row else None
+        text = self._policy_text(version) if version else None
+        return (version, text, int(self._meta("shadow_since") or 0)) if text is not None else None
 
     def put_shadow_alerts(self, alerts: pa.Table) -> None:
         if not alerts.num_rows:
