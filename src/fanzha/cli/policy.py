@@ -138,7 +138,7 @@ def backtest_cmd(
     json: JsonOption = False,
 ) -> None:
     """Replay the log under the candidate beside the live policy; writes nothing."""
-    from fanzha.decide.backtest import backtest
+    from fanzha.backtest import backtest
     from fanzha.decide.versions import checked_policy, live_policy
 
     t1, t2 = iso_time(start, "--from"), iso_time(end, "--to")

@@ -5,7 +5,7 @@ candidate's decider over the same signals as the live one, writing its alerts to
 table (no task, no list entry, no intelligence reads it). `report` compares the two on what both
 saw since the shadow started; `promote` makes the candidate live, `drop` forgets it. The shadow
 covers the decide step only: a candidate whose detector settings differ is checked by a
-backtest (fanzha.decide.backtest), which replays the detectors too.
+backtest (fanzha.backtest), which replays the detectors too.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from fanzha.backtest import overlap
 from fanzha.decide import TIERS
-from fanzha.decide.backtest import overlap
 from fanzha.decide.versions import apply_policy, checked_policy, live_policy
 from fanzha.errors import FanzhaError
 from fanzha.store import Store
