@@ -209,3 +209,34 @@ def test_templates_cover_every_fraud_type_and_every_channel(store, tmp_path):
     with pytest.raises(FanzhaError, match="default"):
         Templates.load("types: {}")
 
+
+
+def test_over_capacity_the_larger_expected_loss_is_served_and_the_rest_deferred(store, tmp_path):
+    from fanzha.decide.policy import Capacity
+
+    # ELDER (high, score 1.0) is due a home visit, a call, a bank hold, a family notice; VICTIM
+    # (low, 0.4) an SMS. No SMS budget, no home visit slot, one call a day.
+    cap = {"sms": Capacity(per_day=0), "home_visit": Capacity(per_area=0), "call": Capacity(per_day=1)}
+    s = dispatch(store, FileSink(tmp_path / "out"), capacity=cap)
+    deferred = {(d["entity"], d["action"]) for d in s.deferred}
+    assert deferred == {(VICTIM, "sms"), (ELDER, "home_visit")}
+    assert {(d["entity"], d["action"]) for d in s.escalate} == {(ELDER, "home_visit")}
+    assert all("capacity" in d["reason"] and "pending" in d["reason"] for d in s.deferred)
+    assert "in area unknown" in next(d for d in s.deferred if d["action"] == "home_visit")["reason"]
+    tasks = {(t["entity"], t["action"]): t for t in store.tasks().to_pylist()}
+    assert tasks[(ELDER, "call")]["status"] == "sent"
+    assert tasks[(ELDER, "home_visit")]["status"] == "deferred"
+    assert tasks[(VICTIM, "sms")]["error"] == next(d["reason"] for d in s.deferred if d["entity"] == VICTIM)
+    # not dropped: the next dispatch tries them again, and sends them once capacity allows
+    again = dispatch(store, FileSink(tmp_path / "out"), capacity=cap)
+    assert {(d["entity"], d["action"]) for d in again.deferred} == deferred and again.sent == 0
+    freed = dispatch(store, FileSink(tmp_path / "out"), capacity={"call": Capacity(per_day=1)})
+    assert freed.sent == 2 and not freed.deferred
+    assert {t["status"] for t in store.tasks().to_pylist()} <= {"sent", "skipped"}
+
+
+def test_a_spent_sms_budget_defers_the_low_tier_sms_without_escalating(store, tmp_path):
+    from fanzha.decide.policy import Capacity
+
+    s = dispatch(store, FileSink(tmp_path / "out"), capacity={"sms": Capacity(per_day=0)})
+    assert [d["entity"] for d in s.deferred] == [VICTIM] and not s.escalate

@@ -92,6 +92,21 @@ def test_cases_and_policies(store):
     assert store.active_policy() == ("v1", "name: a")
 
 
+def test_policy_history_keeps_every_apply_and_rollback_in_order(store):
+    assert store.policy_history() == []
+    for v, who, why in (("v1", "ann", "first"), ("v2", "bo", "raise"), ("v1", "ann", "back")):
+        store.save_policy(v, f"name: {v}", who, why)
+    got = store.policy_history()
+    assert [(r["version"], r["author"], r["reason"], r["text"]) for r in got] == [
+        ("v1", "ann", "first", "name: v1"),
+        ("v2", "bo", "raise", "name: v2"),
+        ("v1", "ann", "back", "name: v1"),
+    ]
+    assert all(r["created_at"].tzinfo is not None for r in got)
+    assert got[0]["created_at"] <= got[1]["created_at"] <= got[2]["created_at"]
+    assert store.active_policy() == ("v1", "name: v1")
+
+
 def test_lookup_respects_seq_and_time_bounds(store, tmp_path):
     rng = random.Random(5)
     t = random_events("call", 100, rng)
@@ -175,3 +190,24 @@ def test_store_role_signals(db):
         assert s.role_signals("suspect")["entity"].to_pylist() == ["17012345678", "x.top"]
         assert s.role_signals("suspect", "domain", "x.top").num_rows == 1
         assert s.role_signals("exposed", "phone", "17012345678").num_rows == 0
+
+
+def test_shadow_policy_alerts_are_kept_apart_and_forgotten_on_stop(store):
+    row = {"alert_id": "a1", "rule": "r", "dedup_key": "k", "entity_kind": "phone",
+           "entity": "13800138000", "tier": "high", "actions": ["call"], "fraud_type": None,
+           "score": 0.9, "first_ts": dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+           "last_ts": dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "first_seq": 1, "last_seq": 1,
+           "n_signals": 1, "signal_ids": ["s"], "evidence": "e", "sla_due": None,
+           "escalations": 0, "policy_version": "v2"}
+    assert store.shadow_policy() is None
+    store.save_policy("v2", "name: b", "me", "candidate", activate=False)
+    store.set_shadow_policy("v2")
+    assert store.shadow_policy() == ("v2", "name: b", 0)
+    assert store.active_policy() is None  # the shadow is not live
+    store.put_shadow_alerts(pa.Table.from_pylist([row], schema=ALERT_SCHEMA))
+    store.put_shadow_alerts(pa.Table.from_pylist([{**row, "tier": "medium"}], schema=ALERT_SCHEMA))
+    got = store.shadow_alerts().to_pylist()
+    assert [(r["alert_id"], r["tier"]) for r in got] == [("a1", "medium")]
+    assert store.alerts().num_rows == 0
+    store.set_shadow_policy(None)
+    assert store.shadow_policy() is None and store.shadow_alerts().num_rows == 0

@@ -17,6 +17,7 @@ from fanzha.cli import (  # noqa: F401 - registers the commands
     lake,
     leaks,
     model,
+    policy,
     privacy,
     schema,
     serve,

@@ -36,9 +36,12 @@ def dispatch_cmd(
             tpl = Templates.load(templates.read_text(encoding="utf-8"))
         except OSError as e:
             fail(f"cannot read {templates}: {e.strerror}")
+    from fanzha.decide.versions import live_policy
+
     target = open_sink(sink)
     with store(db) as s:
-        summary = dispatch(s, target, tpl, limit)
+        capacity = live_policy(s).capacity  # none in the policy: no limit
+        summary = dispatch(s, target, tpl, limit, capacity)
     if json:
         print_json(summary.to_dict())
     else:
@@ -49,13 +52,22 @@ def dispatch_cmd(
         )
         for e in summary.errors:
             out.print(f"  error: {e}", markup=False)
+        if summary.deferred or summary.carried:
+            out.print(
+                f"over capacity: {summary.carried} served a later day, {len(summary.deferred)} "
+                f"deferred ({len(summary.escalate)} high-tier: escalate)"
+            )
+        for d in summary.escalate:
+            out.print(
+                f"  ESCALATE high-tier {d['action']} for {d['entity']}: {d['reason']}", markup=False
+            )
     if summary.failed and not summary.sent:
         fail(f"no task could be delivered: {summary.errors[0] if summary.errors else 'sink error'}")
 
 
 @app.command("tasks")
 def tasks_cmd(
-    status: Annotated[str | None, typer.Option(help="Only sent, skipped or failed tasks.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only sent, skipped, failed or deferred tasks.")] = None,
     overdue_at: Annotated[
         str | None,
         typer.Option(help="Only tasks past their SLA deadline at this time with no outcome yet."),
@@ -65,8 +77,8 @@ def tasks_cmd(
     json: JsonOption = False,
 ) -> None:
     """List dissuasion tasks with their SLA deadline and outcome."""
-    if status is not None and status not in ("sent", "skipped", "failed"):
-        fail("--status must be one of sent, skipped, failed")
+    if status is not None and status not in ("sent", "skipped", "failed", "deferred"):
+        fail("--status must be one of sent, skipped, failed, deferred")
     when = iso_time(overdue_at, "--overdue-at")
     with store(db, read_only=True) as s:
         rows = s.tasks(status).to_pylist()

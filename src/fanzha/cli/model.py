@@ -350,3 +350,41 @@ def score_numbers_cmd(
         err.print(
             f"warning: {report['bad_cells']:,} feature cells were not numbers (read as missing)"
         )
+
+
+@app.command("retrain")
+def retrain_cmd(
+    output: Annotated[Path, typer.Option("-o", "--out", help="Model file to write (JSON).")],
+    cut: Annotated[
+        str, typer.Option("--cut", help="Train strictly before this time; compare after it.")
+    ],
+    current: Annotated[
+        Path | None, typer.Option("--current", help="The model in use (default: the shipped one).")
+    ] = None,
+    rounds: Annotated[int, typer.Option("--rounds", min=10, help="Boosting rounds.")] = 150,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Refresh the fraud-number model from confirmed / cleared numbers and cases in the store."""
+    from fanzha.cli._app import iso_time, store
+    from fanzha.models.retrain import retrain_numbers
+
+    t = iso_time(cut, "--cut")
+    assert t is not None
+    with store(db, read_only=True) as s:
+        r = retrain_numbers(s, t, output, str(current) if current else None, rounds)
+    if json:
+        print_json(r)
+        return
+    tr = r["train"]
+    out.print(
+        f"model {output}: trained on {tr['rows']:,} rows before {r['cut']} "
+        f"({tr['numbers']:,} numbers, {tr['fraud_numbers']} confirmed fraud)"
+    )
+    for k in ("before", "after"):
+        v = r[k]
+        out.print(
+            f"{k:>6} ({v['model']}) on {v['numbers']:,} numbers after the cut "
+            f"({v['fraud_numbers']} fraud): flagged {v['flagged']}, precision {v['precision']}, "
+            f"recall {v['recall']}"
+        )

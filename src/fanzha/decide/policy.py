@@ -47,6 +47,26 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Capacity:
+    """What one channel can carry in a day: `per_day` in all (an SMS budget), or `agents` x
+    `per_agent` (calls), and/or `per_area` (home visits per police station and day)."""
+
+    per_day: int | None = None
+    agents: int | None = None
+    per_agent: int | None = None
+    per_area: int | None = None
+
+    @property
+    def daily(self) -> int | None:
+        """The whole day's capacity, if the policy gives one without areas."""
+        if self.per_day is not None:
+            return self.per_day
+        if self.agents is not None and self.per_agent is not None:
+            return self.agents * self.per_agent
+        return None
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     version: str
@@ -54,6 +74,7 @@ class Policy:
     tiers: dict[str, Tier]
     rules: tuple[Rule, ...]
     detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    capacity: dict[str, Capacity] = field(default_factory=dict)  # action -> daily capacity
 
 
 def policy_connection() -> duckdb.DuckDBPyConnection:
@@ -126,6 +147,7 @@ def parse_policy(text: str) -> Policy:
     detectors = doc.get("detectors") or {}
     if not isinstance(detectors, dict):
         raise FanzhaError("policy: 'detectors' must map detector names to settings")
+    capacity = _capacity(doc.get("capacity") or {})
     version = hashlib.sha256(text.encode()).hexdigest()[:12]
     policy = Policy(
         str(doc.get("name", "unnamed")),
@@ -134,9 +156,31 @@ def parse_policy(text: str) -> Policy:
         tiers,
         tuple(rules),
         {k: dict(v or {}) for k, v in detectors.items()},
+        capacity,
     )
     _compile(policy)
     return policy
+
+
+def _capacity(doc: Any) -> dict[str, Capacity]:
+    if not isinstance(doc, dict):
+        raise FanzhaError("policy: 'capacity' must map actions to {per_day|agents+per_agent|per_area}")
+    out = {}
+    names = ("per_day", "agents", "per_agent", "per_area")
+    for action, c in doc.items():
+        if not isinstance(c, dict) or not c or set(c) - set(names):
+            raise FanzhaError(
+                f"policy: capacity.{action} takes {', '.join(names)} (whole numbers), got {c!r}"
+            )
+        vals = {}
+        for k, v in c.items():
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise FanzhaError(f"policy: capacity.{action}.{k} must be a whole number >= 0")
+            vals[k] = v
+        if ("agents" in vals) != ("per_agent" in vals):
+            raise FanzhaError(f"policy: capacity.{action} needs both agents and per_agent")
+        out[str(action)] = Capacity(**vals)
+    return out
 
 
 def _compile(policy: Policy) -> None:

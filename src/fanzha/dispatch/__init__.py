@@ -14,13 +14,19 @@ already paid) are recorded against tasks with `record_outcome()`.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import polars as pl
 import pyarrow as pa
 
+from fanzha.decide import TIERS
+
+if TYPE_CHECKING:  # fanzha.decide.policy imports the engine, which imports dispatch's users
+    from fanzha.decide.policy import Capacity
+from fanzha.dispatch.capacity import Verdict, Want, plan
 from fanzha.dispatch.channels import CHANNELS, Templates, build
 from fanzha.dispatch.sinks import FileSink, Sink, SinkError, WebhookSink, open_sink
 from fanzha.errors import FanzhaError
@@ -49,6 +55,10 @@ class DispatchSummary:
     skipped: int = 0
     failed: int = 0
     already: int = 0  # sent or skipped by an earlier dispatch
+    carried: int = 0  # served on a later day than due: their day's capacity was full
+    # over capacity: who waits and why (pending: the next dispatch tries again)
+    deferred: list[dict[str, Any]] = field(default_factory=list)
+    escalate: list[dict[str, Any]] = field(default_factory=list)  # the deferred high-tier ones
     by_channel: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -90,10 +100,56 @@ def _contexts(store: Store, alerts: list[dict[str, Any]]) -> dict[str, dict[str,
     return out
 
 
+def _verdicts(
+    alerts: list[dict[str, Any]],
+    known: dict[str, dict[str, Any]],
+    ctx: dict[str, dict[str, Any]],
+    capacity: dict[str, Capacity],
+) -> dict[str, Verdict]:
+    """Which pending tasks each channel's daily capacity lets through (see capacity.py)."""
+    area = {a["alert_id"]: str(ctx.get(a["alert_id"], {}).get("area") or "unknown") for a in alerts}
+    used: Counter = Counter()
+    for t in known.values():
+        if t["status"] == "sent" and t["action"] in capacity:
+            served = orjson.loads(t["payload"] or "{}").get("served_day")
+            day = dt.date.fromisoformat(served) if served else t["created_ts"].date()
+            used[(t["action"], day)] += 1
+            used[(t["action"], area.get(t["alert_id"], "unknown"), day)] += 1
+    wants = []
+    for a in alerts:
+        amount = ctx.get(a["alert_id"], {}).get("amount_fen")
+        for action in a["actions"] or []:
+            tid = task_id(a["alert_id"], action)
+            prev = known.get(tid)
+            if prev is not None and prev["status"] in ("sent", "skipped"):
+                continue
+            due = prev["created_ts"] if prev else a["first_ts"]
+            wants.append(
+                Want(
+                    tid,
+                    action,
+                    area[a["alert_id"]],
+                    due.date(),
+                    a["tier"],
+                    a["score"],
+                    amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+                )
+            )
+    last = max((a["last_ts"] for a in alerts), default=None)
+    return plan(wants, capacity, used, last.date() if last else None)
+
+
 def dispatch(
-    store: Store, sink: Sink, templates: Templates | None = None, limit: int | None = None
+    store: Store,
+    sink: Sink,
+    templates: Templates | None = None,
+    limit: int | None = None,
+    capacity: dict[str, Capacity] | None = None,
 ) -> DispatchSummary:
-    """Send every alert action not sent yet; record each task. Returns what happened."""
+    """Send every alert action not sent yet; record each task. Returns what happened.
+
+    With `capacity` (the policy's), tasks beyond a channel's day are served by expected loss
+    averted, carried to the next day, and what still does not fit is recorded as deferred."""
     templates = templates or Templates.load()
     summary = DispatchSummary()
     alerts = [a for a in store.alerts().to_pylist() if a["entity_kind"] == "phone"]
@@ -101,6 +157,7 @@ def dispatch(
     had_tasks = {t["alert_id"] for t in known.values()}
     alerts.sort(key=lambda a: (a["first_ts"], a["alert_id"]))
     ctx = _contexts(store, alerts)
+    verdicts = _verdicts(alerts, known, ctx, capacity) if capacity else {}
     pending: list[dict[str, Any]] = []
     try:
         for a in alerts:
@@ -112,6 +169,12 @@ def dispatch(
                     continue
                 if limit is not None and summary.sent + summary.failed >= limit:
                     break
+                v = verdicts.get(tid)
+                if v is not None and v.served_day is None:
+                    pending.append(_deferred(sink, a, action, tid, prev, v.reason or "", summary))
+                    continue
+                if v is not None and v.reason:
+                    summary.carried += 1
                 pending.append(
                     _send(
                         sink,
@@ -123,6 +186,7 @@ def dispatch(
                         templates,
                         a["alert_id"] in had_tasks,
                         summary,
+                        v.served_day if v is not None else None,
                     )
                 )
                 if len(pending) >= CHUNK:
@@ -135,6 +199,47 @@ def dispatch(
     return summary
 
 
+def _deferred(
+    sink: Sink,
+    a: dict[str, Any],
+    action: str,
+    tid: str,
+    prev: dict[str, Any] | None,
+    reason: str,
+    summary: DispatchSummary,
+) -> dict[str, Any]:
+    """A task over capacity: recorded as deferred with its reason, sent by a later dispatch."""
+    item = {
+        "task_id": tid,
+        "entity": a["entity"],
+        "action": action,
+        "tier": a["tier"],
+        "score": a["score"],
+        "reason": reason,
+    }
+    summary.deferred.append(item)
+    if a["tier"] == TIERS[-1]:
+        summary.escalate.append(item)
+    return {
+        "task_id": tid,
+        "alert_id": a["alert_id"],
+        "action": action,
+        "channel": CHANNELS.get(action),
+        "entity": a["entity"],
+        "recipient": None,
+        "tier": a["tier"],
+        "fraud_type": a["fraud_type"],
+        "created_ts": prev["created_ts"] if prev else a["first_ts"],
+        "due_ts": prev["due_ts"] if prev else a["sla_due"],
+        "status": "deferred",
+        "sink": sink.name,
+        "sent_at": None,
+        "attempts": prev["attempts"] if prev else 0,
+        "payload": None,
+        "error": reason,
+    }
+
+
 def _send(
     sink: Sink,
     a: dict[str, Any],
@@ -145,6 +250,7 @@ def _send(
     templates: Templates,
     escalated: bool,
     summary: DispatchSummary,
+    served_day: dt.date | None = None,
 ) -> dict[str, Any]:
     channel = CHANNELS.get(action)
     # an action added by an escalation became due when the alert last changed
@@ -182,6 +288,8 @@ def _send(
             "due_ts",
         )
     } | {"entity": a["entity"], "recipient": recipient, **payload}
+    if served_day is not None:  # the day whose capacity it took (capacity.py)
+        task["served_day"] = served_day.isoformat()
     row["payload"] = orjson.dumps(task, default=str).decode()
     if why is not None:
         row.update(status="skipped", error=why)

@@ -32,6 +32,8 @@ from fanzha.engine.protocol import (
 from fanzha.errors import FanzhaError
 from fanzha.store import Store
 
+SHADOW = "shadow"  # the checkpoint component of the shadow policy's decider
+
 
 @dataclass
 class RunSummary:
@@ -100,6 +102,10 @@ class Engine:
         )
         self.detectors = upstream_first(self.detectors)
         self.decider = Decider(self.policy)
+        # shadow mode: a candidate decides on the same signals; its alerts go to their own
+        # table and act on nothing (fanzha.decide.shadow)
+        shadow = store.shadow_policy() if policy is None else None
+        self.shadow = Decider(parse_policy(shadow[1])) if shadow else None
         self.batch_size = batch_size
         self.kinds = sorted({k for d in self.detectors for k in d.kinds})
 
@@ -112,6 +118,10 @@ class Engine:
         for d in self.detectors:
             states.setdefault(d.name, d.initial_state())
         states.setdefault(self.decider.name, self.decider.initial_state())
+        if self.shadow is not None:
+            states[SHADOW] = (
+                deserialize_state(blobs[SHADOW]) if SHADOW in blobs else self.shadow.initial_state()
+            )
         return watermark, states
 
     def run(
@@ -147,6 +157,12 @@ class Engine:
             if dstate is not states[self.decider.name]:
                 states[self.decider.name] = dstate
                 changed[self.decider.name] = serialize_state(dstate)
+            if self.shadow is not None:
+                shadow_alerts, sstate = self.shadow.step(signals, states[SHADOW])
+                self.store.put_shadow_alerts(shadow_alerts)  # idempotent: before the commit
+                if sstate is not states[SHADOW]:
+                    states[SHADOW] = sstate
+                    changed[SHADOW] = serialize_state(sstate)
             self.store.commit_step(upto, signals, alerts, changed)
             summary.batches += 1
             summary.events += sum(t.num_rows for t in batch.values())

@@ -181,6 +181,30 @@ class Store(ABC):
         """(version, YAML text) of the active policy, or None to use the built-in default."""
 
     @abstractmethod
+    def policy_history(self) -> list[dict[str, Any]]:
+        """Every saved policy (version, created_at, author, reason, text), oldest first. Applying
+        or rolling back adds a row, so the history says who made which version live, when and
+        why; a version's text is the same in every row (the version is a hash of it)."""
+
+    # --- shadow mode: a candidate policy decides beside the live one, acting on nothing ----------
+    @abstractmethod
+    def set_shadow_policy(self, version: str | None) -> None:
+        """Run the saved policy `version` in shadow from the current watermark on (None: stop).
+        Either way the previous shadow's alerts and decider state are forgotten."""
+
+    @abstractmethod
+    def shadow_policy(self) -> tuple[str, str, int] | None:
+        """(version, YAML text, watermark it started at) of the shadow policy, or None."""
+
+    @abstractmethod
+    def put_shadow_alerts(self, alerts: pa.Table) -> None:
+        """Insert or replace shadow alerts (ALERT_SCHEMA) by alert_id (idempotent: written
+        before the engine step commits, so a step done again writes the same rows)."""
+
+    @abstractmethod
+    def shadow_alerts(self) -> pa.Table: ...
+
+    @abstractmethod
     def append_audit(
         self,
         actor: str,

@@ -75,6 +75,7 @@ class DuckDBStore(Store):
         c.execute(ddl("quarantine", QUARANTINE_SCHEMA))
         c.execute(ddl("signals", SIGNAL_SCHEMA))
         c.execute(ddl("alerts", ALERT_SCHEMA))
+        c.execute(ddl("shadow_alerts", ALERT_SCHEMA))
         c.execute("""CREATE TABLE IF NOT EXISTS checkpoints (component VARCHAR, name VARCHAR,
                      blob BLOB, PRIMARY KEY (component, name))""")
         c.execute("""CREATE TABLE IF NOT EXISTS cases (case_id VARCHAR PRIMARY KEY, status VARCHAR,
@@ -384,9 +385,11 @@ class DuckDBStore(Store):
     def reset_engine(self) -> None:
         c = self.con
         c.execute("BEGIN TRANSACTION")
-        for t in ("signals", "alerts", "checkpoints"):
+        for t in ("signals", "alerts", "checkpoints", "shadow_alerts"):
             c.execute(f"DELETE FROM {t}")
         self._set_meta("watermark", "0")
+        if self._meta("shadow_policy"):
+            self._set_meta("shadow_since", "0")
         c.execute("COMMIT")
 
     # --- outputs -------------------------------------------------------------------------------
@@ -505,13 +508,57 @@ class DuckDBStore(Store):
 
     def active_policy(self) -> tuple[str, str] | None:
         version = self._meta("active_policy")
-        if not version:
-            return None
+        text = self._policy_text(version) if version else None
+        return (version, text) if text is not None else None
+
+    def _policy_text(self, version: str) -> str | None:
         row = self._one(
             "SELECT text FROM policies WHERE version = ? ORDER BY created_at DESC LIMIT 1",
             [version],
         )
-        return (version, row[0]) if row else None
+        return row[0] if row else None
+
+    def policy_history(self) -> list[dict[str, Any]]:
+        cols = ("version", "created_at", "author", "reason", "text")
+        sql = f"SELECT {', '.join(cols)} FROM policies ORDER BY created_at, rowid"
+        return self._arrow(sql).to_pylist()  # via Arrow: fetchall() of a TIMESTAMPTZ needs pytz
+
+    def set_shadow_policy(self, version: str | None) -> None:
+        c = self.con
+        c.execute("BEGIN TRANSACTION")
+        try:
+            c.execute("DELETE FROM shadow_alerts")
+            c.execute("DELETE FROM checkpoints WHERE component = 'shadow'")
+            self._set_meta("shadow_policy", version or "")
+            self._set_meta("shadow_since", self._meta("watermark") or "0")
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def shadow_policy(self) -> tuple[str, str, int] | None:
+        version = self._meta("shadow_policy")
+        text = self._policy_text(version) if version else None
+        return (version, text, int(self._meta("shadow_since") or 0)) if text is not None else None
+
+    def put_shadow_alerts(self, alerts: pa.Table) -> None:
+        if not alerts.num_rows:
+            return
+        c = self.con
+        c.execute("BEGIN TRANSACTION")
+        try:
+            c.register("_sh_in", alerts.select(ALERT_SCHEMA.names).cast(ALERT_SCHEMA))
+            c.execute("DELETE FROM shadow_alerts WHERE alert_id IN (SELECT alert_id FROM _sh_in)")
+            c.execute("INSERT INTO shadow_alerts SELECT * FROM _sh_in")
+            c.unregister("_sh_in")
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def shadow_alerts(self) -> pa.Table:
+        t = self._arrow("SELECT * FROM shadow_alerts ORDER BY first_seq, alert_id")
+        return t.cast(ALERT_SCHEMA)
 
     def append_audit(
         self,

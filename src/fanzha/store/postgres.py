@@ -539,8 +539,10 @@ class PostgresStore(Store):
     def reset_engine(self) -> None:
         with self._tx():
             self._meta("watermark", for_update=True)
-            self._exec("TRUNCATE signals, alerts, checkpoints")
+            self._exec("TRUNCATE signals, alerts, checkpoints, shadow_alerts")
             self._set_meta("watermark", "0")
+            if self._meta("shadow_policy"):
+                self._set_meta("shadow_since", "0")
         self._watermark = 0
 
     # --- outputs -------------------------------------------------------------------------------
@@ -658,13 +660,49 @@ class PostgresStore(Store):
 
     def active_policy(self) -> tuple[str, str] | None:
         version = self._meta("active_policy")
-        if not version:
-            return None
+        text = self._policy_text(version) if version else None
+        return (version, text) if text is not None else None
+
+    def _policy_text(self, version: str) -> str | None:
         row = self._one(
             "SELECT text FROM policies WHERE version = $1 ORDER BY created_at DESC LIMIT 1",
             [version],
         )
-        return (version, row[0]) if row else None
+        return row[0] if row else None
+
+    def policy_history(self) -> list[dict[str, Any]]:
+        cols = ("version", "created_at", "author", "reason", "text")
+        rows = self._rows(f"SELECT {', '.join(cols)} FROM policies ORDER BY created_at, ctid")
+        return [dict(zip(cols, r, strict=True)) for r in rows]
+
+    def set_shadow_policy(self, version: str | None) -> None:
+        with self._tx():
+            watermark = self._meta("watermark", for_update=True) or "0"
+            self._exec("TRUNCATE shadow_alerts")
+            self._exec("DELETE FROM checkpoints WHERE component = 'shadow'")
+            self._set_meta("shadow_policy", version or "")
+            self._set_meta("shadow_since", watermark)
+
+    def shadow_policy(self) -> tuple[str, str, int] | None:
+        version = self._meta("shadow_policy")
+        text = self._policy_text(version) if version else None
+        return (version, text, int(self._meta("shadow_since") or 0)) if text is not None else None
+
+    def put_shadow_alerts(self, alerts: pa.Table) -> None:
+        if not alerts.num_rows:
+            return
+        with self._tx():
+            self._load(
+                "_sh_in", "shadow_alerts", alerts.select(ALERT_SCHEMA.names).cast(ALERT_SCHEMA)
+            )
+            cols = ", ".join(_q(c) for c in ALERT_SCHEMA.names[1:])
+            excluded = ", ".join(f"EXCLUDED.{_q(c)}" for c in ALERT_SCHEMA.names[1:])
+            self._exec(f"""INSERT INTO shadow_alerts SELECT * FROM _sh_in ON CONFLICT (alert_id)
+                           DO UPDATE SET ({cols}) = ROW({excluded})""")
+
+    def shadow_alerts(self) -> pa.Table:
+        t = self._arrow("SELECT * FROM shadow_alerts ORDER BY first_seq, alert_id")
+        return t.select(ALERT_SCHEMA.names).cast(ALERT_SCHEMA)
 
     def append_audit(
         self,
