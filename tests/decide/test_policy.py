@@ -95,6 +95,15 @@ def test_after_the_window_a_new_alert_opens():
     assert len(got) == 2
 
 
+def test_after_the_window_a_new_alert_opens_within_one_batch_too():
+    """A batch that holds both alerts of one person (the first closed by the window) returns both:
+    the first was once lost when a whole log was decided in one batch."""
+    rows = [sig(1, "A", 0.9), sig(2, "A", 0.9, hours=24 * 8), sig(3, "A", 0.9, hours=24 * 16)]
+    one = run(Decider(default_policy()), [signals(*rows)])
+    apart = run(Decider(default_policy()), [signals(r) for r in rows])
+    assert len(one) == 3 and one == apart
+
+
 def test_signals_no_rule_matches_make_no_alert_and_null_tier_drops():
     text = default_policy_text().replace(
         TIER_LINE,

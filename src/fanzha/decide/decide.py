@@ -77,7 +77,8 @@ class Decider:
         if not decided:
             return ALERT_SCHEMA.empty_table(), state
         open_ = dict(self._open(state))
-        touched: dict[tuple[str, str], dict[str, Any]] = {}
+        # by alert id: one batch may close an alert of a key and open the next one (both kept)
+        touched: dict[str, dict[str, Any]] = {}
         rows = sorted(
             (s for s in signals.to_pylist() if s["signal_id"] in decided),
             key=lambda s: (s["seq"], s["signal_id"]),
@@ -92,7 +93,7 @@ class Decider:
                 cur = self._merge(rule, dict(cur), s, tier, extra)
             else:
                 cur = self._new(rule, key, s, tier, extra)
-            open_[k] = touched[k] = cur
+            open_[k] = touched[cur["alert_id"]] = cur
         for k in [k for k, a in open_.items() if a["last_ts"] < latest - self.retention]:
             del open_[k]
         table = pa.Table.from_pylist(list(open_.values()), schema=ALERT_SCHEMA)
