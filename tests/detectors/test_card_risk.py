@@ -58,7 +58,7 @@ def test_the_agent_whose_cards_keep_turning_bad_is_traced():
         assert by[f"sim:170{30_000_000 + i:08d}"] == {"bad_source"}
     # but not the insider's ordinary cards of a year ago
     assert "sim:13720000000" not in by and "sim:13720000001" not in by
-    ev = [s for s in sigs if s["entity"] == "sim:17030000005"][0]
+    ev = next(s for s in sigs if s["entity"] == "sim:17030000005")
     assert INSIDER in ev["evidence"] and '"agent_id":"ag-insider"' in ev["details"]
 
 

@@ -8,7 +8,8 @@ warned at the alert's first event time. Fraud numbers: the numbers `fraud_number
 outcomes recorded against them. Funds (fanzha.investigate.funds): each case traced as of its
 report, what a freeze then could hold, batch mule labels. Accounts: the freeze / cancel list
 entries of the rings investigation (`ref` "rings:<ring>"): accounts are black accounts in that
-ring, orders are promotion abuse. Cards: every card `card_risk` signalled. Leaks: the
+ring, orders are promotion abuse. Cards: every card `card_risk` signalled. Decide: the transfers the
+transfer decider holds, replayed as of just before each. Leaks: the
 leak-source investigation ranks the sites of each refund-scam victim; the access watch's alerts
 name the insider accesses. Every other capability
 stays None (n/a) until its investigation lands and adds a collector here.
@@ -187,8 +188,17 @@ def collect_predictions(store: Store) -> Predictions:
         leak_sources=collect_leak_sources(store),
         insider_accesses=collect_insider_accesses(store),
         cards=collect_cards(store),
+        held_transfers=collect_held_transfers(store),
         **scorecard_predictions(store),
     )
+
+
+def collect_held_transfers(store: Store) -> set[str]:
+    """Transfer ids the transfer decider holds when every transfer of the log is replayed
+    through it as of just before the transfer (`fanzha.decide.transfer.replay`)."""
+    from fanzha.decide.transfer import HOLD, replay
+
+    return {tid for tid, d in replay(store).items() if d == HOLD}
 
 
 def collect_cards(store: Store) -> set[tuple[str, str]]:
