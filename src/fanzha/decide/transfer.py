@@ -272,7 +272,11 @@ class TransferDecider:
                 warn = True
                 score = max(score, 0.6)
         largest = self.largest.get(req.payer_account, 0)
-        unusual = req.amount_fen >= s.unusual_min_fen and req.amount_fen > s.unusual_ratio * largest
+        unusual = (  # against the payer's own history: without one, nothing is unusual
+            known_payer
+            and req.amount_fen >= s.unusual_min_fen
+            and req.amount_fen > s.unusual_ratio * largest
+        )
         if unusual:
             reasons.append(
                 f"first transfer to this payee, {req.amount_fen / 100:,.2f} yuan against at most "
