@@ -9,6 +9,7 @@ import traceback
 
 from fanzha.cli import (  # noqa: F401 - registers the commands
     accounts,
+    cards,
     dispatch,
     engine,
     funds,
