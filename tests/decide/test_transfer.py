@@ -16,6 +16,7 @@ from fanzha.decide.transfer import (
     WARN,
     TransferDecider,
     TransferRequest,
+    replay_rows,
 )
 from fanzha.errors import FanzhaError
 from fanzha.store import open_store
@@ -156,3 +157,18 @@ def test_decisions_and_outcomes_are_recorded(db):
         assert [r["action"] for r in log] == ["decide_transfer", "transfer_outcome"]
         assert all(r["target"] == out.decision_id for r in log)
         assert store.verify_audit()
+
+
+def test_a_replay_keeps_a_held_payment_out_of_the_payers_history():
+    d = _decider(_signal("victim_risk", "phone", PHONE, T0, 0.85, role="at_risk"))
+    row = {"payer_account": PAYER, "payee_account": MULE, "amount_fen": 300_000,
+           "payer_phone": PHONE, "payer_id_number": YOUNG_ID, "payee_type": "person"}
+    out = replay_rows(d, [{**row, "ts": T0 + H, "transfer_id": "t1"},
+                          {**row, "ts": T0 + 2 * H, "transfer_id": "t2"},
+                          {**row, "payee_account": "6222000000000001", "ts": T0 + 200 * H,
+                           "transfer_id": "t3"},
+                          {**row, "payee_account": "6222000000000001", "ts": T0 + 201 * H,
+                           "transfer_id": "t4"}])
+    # the second try to the same new payee is held again; after the warning expires, a payment
+    # goes through and the next one to that payee is to a payee paid before
+    assert out == {"t1": HOLD, "t2": HOLD, "t3": ALLOW, "t4": ALLOW}

@@ -341,7 +341,8 @@ def _age(id_number: str | None, at: dt.datetime) -> int | None:
 def replay(store: Store, settings: DeciderSettings | None = None,
            transfers: Iterable[dict] | None = None) -> dict[str, str]:
     """Every transfer in the log decided as of just before it (facts older than it, the payer's
-    earlier transfers): transfer_id -> decision. What the scorecard's `decide` section reads."""
+    earlier transfers that were not held): transfer_id -> decision. What the scorecard's `decide`
+    section reads."""
     d = TransferDecider.load(store, settings, history=False)
     rows = (
         transfers
@@ -352,10 +353,17 @@ def replay(store: Store, settings: DeciderSettings | None = None,
                 "payer_id_number", "transfer_id", "payee_type")
         .iter_rows(named=True)
     )
+    return replay_rows(d, rows)
+
+
+def replay_rows(d: TransferDecider, rows: Iterable[dict]) -> dict[str, str]:
+    """Decide each transfer in turn; what went through joins the payer's history."""
     out: dict[str, str] = {}
     for r in rows:
         req = TransferRequest(**r)
+        decision = d.decide(req).decision
         if r["transfer_id"] is not None:
-            out[r["transfer_id"]] = d.decide(req).decision
-        d.observe(req)
+            out[r["transfer_id"]] = decision
+        if decision != HOLD:  # a held transfer did not go through: its payee stays new
+            d.observe(req)
     return out

@@ -120,7 +120,7 @@ class CardRisk:
         if cards.height:
             newest = cards["ts"].max()
             cards = cards.filter(pl.col.ts >= newest - pl.duration(days=s.keep_days))
-        found = _reasons(cards, bad, s)
+        found = _reasons(cards, bad, s, openings=new_cards.height > 0)
         done = pl.from_arrow(state["done"])
         fresh = found.join(done, on=["card", "reason"], how="anti")
         out = _signals(fresh, s, self.name)
@@ -180,8 +180,11 @@ def _kth(col: str, k: int) -> pl.Expr:
     return pl.col(col).sort().slice(k - 1, 1).first()
 
 
-def _reasons(cards: pl.DataFrame, bad: pl.DataFrame, s: CardRiskSettings) -> pl.DataFrame:
-    """card, reason, seq, ts, count, detail of every reason that holds now."""
+def _reasons(
+    cards: pl.DataFrame, bad: pl.DataFrame, s: CardRiskSettings, openings: bool = True
+) -> pl.DataFrame:
+    """card, reason, seq, ts, count, detail of every reason that holds now (the rules on
+    openings alone only when the batch opened cards)."""
     c = pl.col
     cards = cards.unique(["card_type", "card_number"], keep="first").with_columns(
         card=c.card_type + ":" + c.card_number
@@ -248,8 +251,9 @@ def _reasons(cards: pl.DataFrame, bad: pl.DataFrame, s: CardRiskSettings) -> pl.
                     ),
                 )
             )
-    frames.append(_burst(cards, s))
-    frames.append(_elderly_visit(cards, s))
+    if openings:
+        frames.append(_burst(cards, s))
+        frames.append(_elderly_visit(cards, s))
     frames = [f for f in frames if f.height]
     if not frames:
         return pl.DataFrame(schema={"card": pl.String, "reason": pl.String})
