@@ -67,3 +67,13 @@ def test_an_empty_store_finds_nothing(db):
     with open_store(db) as s:
         assert find_new_sites(s).height == 0
         assert as_reports(find_new_sites(s), T0).num_rows == 0
+
+
+def test_the_command_logs_the_finding_as_suspected_intel(tmp_path, db, cli):
+    with open_store(db) as s:
+        ingest(s, _world(tmp_path))
+    res = cli("sites", "find", "--suspect", "--json")
+    assert '"reported": 1' in res.stdout and "tuikuan-kefu9.top" in res.stdout
+    assert "suspected" in cli("intel", "check", "tuikuan-kefu9.top").stdout
+    # found again: it is no longer new
+    assert '"sites": []' in cli("sites", "find", "--json").stdout
