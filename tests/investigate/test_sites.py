@@ -51,7 +51,10 @@ def test_a_site_victims_visit_before_paying_is_suspected_with_evidence(tmp_path,
     with open_store(db) as s:
         ingest(s, _world(tmp_path))
         found = find_new_sites(s)
+        everything = find_new_sites(s, exclude_known=False)
     assert found["domain"].to_list() == ["tuikuan-kefu9.top"]
+    # the reported domain is found too when what intelligence holds is not left out
+    assert everything["domain"].to_list() == ["known-bad.cc", "tuikuan-kefu9.top"]
     row = found.row(0, named=True)
     assert row["marked_payers"] == 4 and row["visitors"] == 5
     assert "4 warned or defrauded people visited it within 24 h before paying" in row["evidence"]

@@ -50,9 +50,14 @@ def marked_people(store: Store) -> pl.DataFrame:
 
 
 def find_new_sites(
-    store: Store, min_people: int = 2, min_share: float = 0.5, before_hours: int = 24
+    store: Store,
+    min_people: int = 2,
+    min_share: float = 0.5,
+    before_hours: int = 24,
+    exclude_known: bool = True,
 ) -> pl.DataFrame:
-    """domain, marked_payers, visitors, marked_share, first_visit, examples (evidence)."""
+    """domain, marked_payers, visitors, marked_share, first_visit, examples (evidence);
+    `exclude_known=False` also lists domains intelligence already holds (to measure it)."""
     empty = pl.DataFrame(schema={"domain": pl.String, "marked_payers": pl.UInt32})
     counts = store.count_events()
     if not counts.get("visit") or not counts.get("transfer"):
@@ -77,7 +82,7 @@ def find_new_sites(
     )
     if not v.height:
         return empty
-    known = _known_domains(store)
+    known = _known_domains(store) if exclude_known else []
     hits = (
         v.group_by("domain")
         .agg(pl.col.phone.n_unique().alias("marked_payers"),
@@ -107,17 +112,19 @@ def find_new_sites(
 
 
 def _known_domains(store: Store) -> list[str]:
-    """Domains a detector suspected or someone reported (not cleared): not new."""
-    sig = pl.from_arrow(store.role_signals("suspect", "domain"))
-    out = set(sig["entity"].to_list()) if sig.height else set()
+    """Domains (or URLs on them) a detector suspected or someone reported, not cleared: not new."""
+    from fanzha.ingest.validate import host_of
+
+    values: list[str] = []
+    for kind in ("domain", "url"):
+        sig = pl.from_arrow(store.role_signals("suspect", kind))
+        values += sig["entity"].to_list() if sig.height else []
     if store.count_events().get("report"):
         rep = pl.from_arrow(store.read_events("report", 0, store.max_seq()))
-        out |= set(
-            rep.filter((pl.col.target_kind == "domain") & (pl.col.verdict != "clear"))[
-                "target_value"
-            ].to_list()
-        )
-    return sorted(out)
+        values += rep.filter(
+            pl.col.target_kind.is_in(["domain", "url"]) & (pl.col.verdict != "clear")
+        )["target_value"].to_list()
+    return sorted({host_of(v) for v in values if v})
 
 
 def as_reports(found: pl.DataFrame, now: dt.datetime, source: str = "fanzha-sites") -> pa.Table:
