@@ -20,7 +20,10 @@ Score per reason: its weight; a card's alert tier comes from the policy. Entity:
 agent so that operators and banks can list them).
 Cannot see: cards of issuers that do not report; a bank card opened without an agent id (branches
 are shared by every customer, so a branch alone is no source); card openings more than
-`keep_days` older than the newest one seen (state keeps that long).
+`keep_days` older than the newest one seen (state keeps that long); a recycled number opened
+again (the first opening in the log is the one judged). Every batch re-runs the rules over the
+kept cards (fine for a city's registry; a province's needs the rules keyed to the touched
+identities and agents).
 """
 
 from __future__ import annotations
