@@ -8,8 +8,10 @@ from typing import ClassVar
 import polars as pl
 import pytest
 
+from cards import card_log
 from fanzha.detectors import DEFAULT_DETECTORS, FraudApp, FraudContact, FraudUrl
 from fanzha.detectors.access_rules import AccessRules
+from fanzha.detectors.card_risk import CardRisk, CardRiskSettings
 from fanzha.detectors.text_fraud import TextFraud, TextFraudSettings
 from fanzha.engine.check import check_detector, run_detector
 from fanzha.engine.protocol import empty_signals, signals_from, signals_key
@@ -49,9 +51,11 @@ SCENARIOS = {
         [FraudContact(), FraudUrl(), FraudApp()],
     ),
     "fraud_number": lambda: as_log(farm_city(seed=1, people=40, chatter=120, courier_calls=40)),
+    "card_risk": lambda: card_log(seed=1),
 }
 # Detectors that need more than their default settings to do anything (a model file, ...).
 BUILDERS = {
+    "card_risk": lambda: CardRisk(CardRiskSettings(bad_inputs=("fraud_number", "mule_account"))),
     "text_fraud": lambda: TextFraud(TextFraudSettings(model=tiny_text_model())),
 }
 

@@ -22,7 +22,8 @@ def test_sim_then_score_on_the_command_line(cli, tmp_path):
     assert s["meta"]["quarantined"] == 0 and s["meta"]["db"] == str(db) and db.exists()
     assert 0 <= s["numbers"]["precision"] <= 1  # fraud_number's suspects
     assert s["funds"]["mule_precision"] is not None  # fanzha trace ran
-    assert s["cards"]["precision"] is None  # no card detector yet: n/a
+    assert 0 <= s["cards"]["precision"] <= 1  # card_risk's cards
+    assert 0 <= s["decide"]["normal_transfers_held"] <= 1  # the transfer decision, replayed
     text = _score_text(out)
     assert "victims warned before their first payment" in text and "n/a" in text
 

@@ -151,7 +151,8 @@ def test_score_json_written_by_fanzha_score_keeps_the_contract(world, scored):
     w = on_disk["warning"]
     assert 0 <= w["victims_warned_before_payment"] <= 1 and w["false_warnings_per_10k"] >= 0
     built = set(on_disk["meta"]["capabilities_built"])
-    assert built == {"warning", "numbers", "dissuasion", "funds", "accounts", "leaks"}
+    assert built == {"warning", "numbers", "dissuasion", "funds", "accounts", "leaks", "decide",
+                     "cards"}
     f = on_disk["funds"]
     assert all(0 <= f[k] <= 1 for k in ("money_traced_share", "money_frozen_share",
                                          "mule_precision", "mule_recall") if f[k] is not None)

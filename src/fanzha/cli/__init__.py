@@ -9,6 +9,7 @@ import traceback
 
 from fanzha.cli import (  # noqa: F401 - registers the commands
     accounts,
+    cards,
     dispatch,
     engine,
     funds,
@@ -22,6 +23,7 @@ from fanzha.cli import (  # noqa: F401 - registers the commands
     schema,
     serve,
     sim,
+    sites,
 )
 from fanzha.cli._app import app
 from fanzha.errors import FanzhaError

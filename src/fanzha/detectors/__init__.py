@@ -6,6 +6,7 @@ and what it cannot see. All of them pass `fanzha.engine.check.check_detector`.
 
 from fanzha.detectors.access_anomaly import AccessAnomaly
 from fanzha.detectors.access_rules import AccessRules
+from fanzha.detectors.card_risk import CardRisk
 from fanzha.detectors.fraud_app import FraudApp
 from fanzha.detectors.fraud_contact import FraudContact
 from fanzha.detectors.fraud_number import FraudNumber
@@ -17,11 +18,11 @@ from fanzha.detectors.victim_risk import VictimRisk
 
 DEFAULT_DETECTORS = (
     FraudContact, FraudNumber, FraudUrl, FraudApp, TextFraud, VictimRisk, MuleAccount,
-    AccessRules, AccessAnomaly, RegistrationRisk,
+    AccessRules, AccessAnomaly, RegistrationRisk, CardRisk,
 )
 
 __all__ = [
-    "DEFAULT_DETECTORS", "AccessAnomaly", "AccessRules", "FraudApp", "FraudContact", "FraudNumber",
-    "FraudUrl",
+    "DEFAULT_DETECTORS", "AccessAnomaly", "AccessRules", "CardRisk", "FraudApp", "FraudContact",
+    "FraudNumber", "FraudUrl",
     "MuleAccount", "RegistrationRisk", "TextFraud", "VictimRisk",
 ]

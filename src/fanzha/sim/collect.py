@@ -8,8 +8,10 @@ warned at the alert's first event time. Fraud numbers: the numbers `fraud_number
 outcomes recorded against them. Funds (fanzha.investigate.funds): each case traced as of its
 report, what a freeze then could hold, batch mule labels. Accounts: the freeze / cancel list
 entries of the rings investigation (`ref` "rings:<ring>"): accounts are black accounts in that
-ring, orders are promotion abuse. Leaks: the leak-source investigation ranks the sites of each
-refund-scam victim; the access watch's alerts name the insider accesses. Every other capability
+ring, orders are promotion abuse. Cards: every card `card_risk` signalled. Decide: the transfers the
+transfer decider holds, replayed as of just before each. Leaks: the
+leak-source investigation ranks the sites of each refund-scam victim; the access watch's alerts
+name the insider accesses. Every other capability
 stays None (n/a) until its investigation lands and adds a collector here.
 """
 
@@ -185,8 +187,33 @@ def collect_predictions(store: Store) -> Predictions:
         promo_orders=collect_promo_orders(store),
         leak_sources=collect_leak_sources(store),
         insider_accesses=collect_insider_accesses(store),
+        cards=collect_cards(store),
+        held_transfers=collect_held_transfers(store),
         **scorecard_predictions(store),
     )
+
+
+def collect_held_transfers(store: Store) -> set[str]:
+    """Transfer ids the transfer decider holds when every transfer of the log is replayed
+    through it as of just before the transfer (`fanzha.decide.transfer.replay`)."""
+    from fanzha.decide.transfer import HOLD, replay
+
+    return {tid for tid, d in replay(store).items() if d == HOLD}
+
+
+def collect_cards(store: Store) -> set[tuple[str, str]]:
+    """(card_type, card_number) of every card `card_risk` signalled, for the operators' and
+    banks' lists."""
+    sig = pl.from_arrow(store.signals())
+    if not sig.height:
+        return set()
+    cards = sig.filter(pl.col.detector == "card_risk").select(
+        card_type=pl.col.details.str.json_path_match("$.card_type"),
+        card_number=pl.col.details.str.json_path_match("$.card_number"),
+    )
+    return set(cards.iter_rows())
+
+
 def collect_numbers(store: Store, detectors: tuple[str, ...] = NUMBER_DETECTORS) -> set[str]:
     """The phone numbers a detector suspected of being fraud numbers (role = suspect)."""
     signals = pl.from_arrow(store.signals())
