@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from investigations_world import build as build_investigations
 from web_world import build
 
 from fanzha.api import ApiSettings, create_app
@@ -17,6 +18,12 @@ from fanzha.linkage import SmsSink
 def web_world(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     path = tmp_path_factory.mktemp("web") / "world.duckdb"
     return path, build(path)
+
+
+@pytest.fixture(scope="session")
+def investigations_world(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    path = tmp_path_factory.mktemp("inv") / "world.duckdb"
+    return path, build_investigations(path)
 
 
 class Console:
@@ -41,7 +48,16 @@ class Console:
 
 @pytest.fixture
 def console(web_world, tmp_path) -> Console:
-    path, keys = web_world
+    yield from _console(web_world, tmp_path)
+
+
+@pytest.fixture
+def investigations(investigations_world, tmp_path) -> Console:
+    yield from _console(investigations_world, tmp_path)
+
+
+def _console(world, tmp_path):
+    path, keys = world
     db = tmp_path / "console.duckdb"
     shutil.copy(path, db)
     sms = tmp_path / "sms"

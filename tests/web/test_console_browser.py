@@ -37,6 +37,16 @@ def server(web_world, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def investigations_server(investigations_world, tmp_path_factory):
+    path, keys = investigations_world
+    db = tmp_path_factory.mktemp("served-inv") / "world.duckdb"
+    shutil.copy(path, db)
+    with served(str(db), "--engine-every", "0", "--deliver-every", "0",
+                "--log-level", "warning") as (base, _):
+        yield base, keys
+
+
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -151,3 +161,26 @@ def test_other_roles_are_denied_the_analyst_pages(server, page, who):
         assert r.status == 403 and page.locator("#denied").is_visible()
     assert page.locator("#graph").count() == 0
     page.screenshot(path=SHOTS / f"denied-{who}.png", full_page=True)
+
+
+def _series(page, el: str, what: str):
+    return page.evaluate(
+        f"() => echarts.getInstanceByDom(document.getElementById('{el}')).getOption()"
+        f".series[0].{what}"
+    )
+
+
+def test_analyst_sees_the_leak_sources_and_the_account_rings(investigations_server, page):
+    base, keys = investigations_server
+    _login(page, base, keys["analyst"])
+    page.click("text=泄露溯源")
+    page.wait_for_selector("#chart canvas")
+    assert _series(page, "chart", "data.length") == page.locator("tr.source").count() >= 1
+    page.screenshot(path=SHOTS / "leaks.png", full_page=True)
+    page.click("text=黑号团伙")
+    page.wait_for_selector("#graph canvas")
+    accounts = page.locator("tr.ring-account").count()
+    assert accounts >= 10
+    n = _series(page, "graph", "data.length")
+    assert n > accounts and _series(page, "graph", "links.length") >= accounts
+    page.screenshot(path=SHOTS / "rings.png", full_page=True)

@@ -493,6 +493,7 @@ def scorecard(request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
 
 @router.get("/rings")
 def rings_page(request: Request, p: Principal = Depends(centre)) -> HTMLResponse:
+    """The black-account rings `fanzha accounts rings` finds, as a graph with their evidence."""
     from fanzha.web.rings import ring_graph, store_rings
 
     v = _view(request, p)
@@ -500,10 +501,61 @@ def rings_page(request: Request, p: Principal = Depends(centre)) -> HTMLResponse
     with v.db() as s:
         upto = s.max_seq()
         if state.console_rings is None or state.console_rings[0] != upto:
-            state.console_rings = (upto, store_rings(s))  # scored again only after new events
+            state.console_rings = (upto, store_rings(s))  # found again only after new events
         raw = state.console_rings[1]
-    shown = v.show(raw, "rings") if raw else []
-    return _page(request, "rings.html", {"rings": shown, "graph": ring_graph(raw, shown)})
+    shown = v.show(raw["rings"], "rings") if raw["rings"] else []
+    return _page(
+        request,
+        "rings.html",
+        {"summary": raw["summary"], "rings": shown, "graph": ring_graph(raw["rings"], shown)},
+    )
+
+
+# --- leak source ----------------------------------------------------------------------------
+
+
+@router.get("/leaks")
+def leaks_page(
+    request: Request,
+    fraud_type: str | None = Query(None, max_length=64),
+    case: str | None = Query(None, max_length=128),
+    victims_only: bool = False,
+    p: Principal = Depends(centre),
+) -> HTMLResponse:
+    """The leak-source ranking `fanzha leaks source` computes, for a fraud type or a case's."""
+    from fanzha.web.leaks import fraud_type_of_case, fraud_types, leak_report, source_chart
+
+    v = _view(request, p)
+    state = request.app.state
+    with v.db() as s:
+        types = fraud_types(s)
+        if case:
+            fraud_type = fraud_type_of_case(s, case)
+            if fraud_type is None:
+                raise Denied(404, "not_found")
+        fraud_type = fraud_type or (types[0] if types else None)
+        if fraud_type is not None and fraud_type not in types:
+            raise Denied(404, "not_found")
+        report = None
+        if fraud_type is not None:
+            key, upto = (fraud_type, victims_only), s.max_seq()
+            cached = state.console_leaks.get(key)
+            if cached is None or cached[0] != upto:
+                cached = state.console_leaks[key] = (upto, leak_report(s, fraud_type, victims_only))
+            report = cached[1]
+    shown = v.show(report, "leaks") if report else None
+    return _page(
+        request,
+        "leaks.html",
+        {
+            "types": types,
+            "fraud_type": fraud_type,
+            "case": case,
+            "victims_only": victims_only,
+            "report": shown,
+            "chart": source_chart(shown) if shown else None,
+        },
+    )
 
 
 # --- 无诈社区 -------------------------------------------------------------------------------
@@ -526,6 +578,7 @@ def mount(app: FastAPI) -> None:
     secret = os.environ.get("FANZHA_CONSOLE_SECRET") or secrets.token_hex(32)
     app.state.console_signer = URLSafeTimedSerializer(secret, salt="fanzha-console")
     app.state.console_rings = None  # (the log's last seq, its rings)
+    app.state.console_leaks = {}  # (fraud type, victims only) -> (the log's last seq, report)
     app.include_router(router)
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
 

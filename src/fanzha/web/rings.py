@@ -1,9 +1,10 @@
-"""Account rings (资金团伙): the accounts fanzha's mule scores label as mules, joined by the
-transfers among them. Each connected group is one ring; its evidence is each account's mule
-reasons (fanzha.investigate.mules, what `fanzha funds mules` prints) and the money between them.
+"""Account rings (黑号团伙): what `fanzha accounts rings` finds, for the console.
 
-Until an investigation module of its own lands (fanzha.investigate.rings), this is the console's
-view of mule networks; the scores are computed over the whole transfer log on each request.
+The rings are fanzha.investigate.rings' own (issue 7): accounts opened with harvested identities
+(村推/地推), clustered by Leiden over the devices, networks, phones and addresses they share, with
+FRAUDAR's lockstep deal orders; each cluster scored and explained. This module only picks the
+rings to show and lays them out as a graph: accounts joined to the devices and phones they share
+inside their ring (the evidence a reader can see), labels masked as the API masks them.
 """
 
 from __future__ import annotations
@@ -12,88 +13,61 @@ from typing import Any
 
 import polars as pl
 
-from fanzha.investigate.mules import mule_scores
+from fanzha.investigate.rings import find_rings_in, summary
 from fanzha.store import Store
 
-
-def _find(parent: dict[str, str], x: str) -> str:
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
-    return x
+SHOWN = 30  # rings on the page: the black ones, highest score first
+ACCOUNT_COLUMNS = ("account", "platform", "phone", "id_number", "name", "device", "home_county",
+                   "score", "label", "lockstep", "own_evidence")  # fmt: skip
 
 
-def mule_rings(
-    transfers: pl.DataFrame, cases: pl.DataFrame | None = None, min_size: int = 2
-) -> list[dict[str, Any]]:
-    """Rings of at least `min_size` mule accounts, most money first: ring, accounts (account,
-    score, reasons), links (payer, payee, transfers, amount_fen), amount_fen."""
-    if transfers.height == 0:
-        return []
-    scores = mule_scores(transfers, cases)
-    mules = scores.filter(pl.col.label == 1)
-    ids = mules["account"].to_list()
-    links = (
-        transfers.filter(pl.col.payer_account.is_in(ids) & pl.col.payee_account.is_in(ids))
-        .filter(pl.col.payer_account != pl.col.payee_account)
-        .group_by(payer="payer_account", payee="payee_account")
-        .agg(transfers=pl.len(), amount_fen=pl.col.amount_fen.sum())
-        .sort("payer", "payee")
+def store_rings(s: Store, shown: int = SHOWN) -> dict[str, Any]:
+    """The black rings of the store's log (at most `shown`), each with its accounts, and the
+    summary `fanzha accounts rings` prints: {"summary", "rings"}."""
+    if not s.count_events().get("registration"):
+        return {"summary": None, "rings": []}
+    found = find_rings_in(s)
+    black = found.clusters.filter(pl.col.label == "black").sort(
+        ["score", "n_accounts", "cluster"], descending=[True, True, False]
     )
-    parent = {a: a for a in ids}
-    for p, q in links.select("payer", "payee").iter_rows():
-        parent[_find(parent, p)] = _find(parent, q)
-    ring_of = {a: _find(parent, a) for a in parent}
-    by_root: dict[str, list[str]] = {}
-    for a, root in ring_of.items():
-        by_root.setdefault(root, []).append(a)
-    info = {r["account"]: r for r in mules.to_dicts()}
-    link_rows = links.to_dicts()
     rings = []
-    for members in by_root.values():
-        if len(members) < min_size:
-            continue
-        inside = set(members)
-        ls = [x for x in link_rows if x["payer"] in inside]
-        rings.append(
-            {
-                "accounts": sorted(
-                    ({k: info[a][k] for k in ("account", "score", "reasons")} for a in members),
-                    key=lambda r: (-r["score"], r["account"]),
-                ),
-                "links": ls,
-                "amount_fen": sum(x["amount_fen"] for x in ls),
-            }
+    for c in black.head(shown).iter_rows(named=True):
+        members = found.accounts.filter(pl.col.cluster == c["cluster"]).sort(
+            ["score", "account"], descending=[True, False]
         )
-    rings.sort(key=lambda r: (-r["amount_fen"], r["accounts"][0]["account"]))
-    for i, r in enumerate(rings, 1):
-        r["ring"] = i
-    return rings
-
-
-def store_rings(s: Store, min_size: int = 2) -> list[dict[str, Any]]:
-    """Rings over the store's whole transfer log (with its police cases as victims)."""
-    top = s.max_seq()
-    transfers = pl.from_arrow(s.read_events("transfer", 0, top))
-    cases = pl.from_arrow(s.read_events("case", 0, top))
-    assert isinstance(transfers, pl.DataFrame) and isinstance(cases, pl.DataFrame)
-    return mule_rings(transfers, cases, min_size)
+        rings.append({
+            "cluster": c["cluster"], "score": c["score"], "explanation": c["explanation"],
+            "n_accounts": c["n_accounts"], "n_identities": c["n_identities"],
+            "n_devices": c["n_devices"], "platforms": c["platforms"],
+            "lockstep_accounts": c["lockstep_accounts"],
+            "accounts": members.select(ACCOUNT_COLUMNS).to_dicts(),
+        })  # fmt: skip
+    return {"summary": dict(summary(found)), "rings": rings}
 
 
 def ring_graph(rings: list[dict[str, Any]], shown: list[dict[str, Any]]) -> dict[str, Any]:
-    """One ECharts graph of the rings: node identity from the raw accounts, labels masked."""
-    nodes, links, index = [], [], {}
+    """One ECharts graph of the rings: each account joined to the devices and phones it shares
+    with another account of its ring. Node identity from the raw rings, labels from the masked
+    ones (two masked numbers may look alike)."""
+    nodes: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
     for r, s in zip(rings, shown, strict=True):
+        index: dict[tuple[str, str], int] = {}
         for a, b in zip(r["accounts"], s["accounts"], strict=True):
-            index[a["account"]] = len(nodes)
-            nodes.append({"label": b["account"], "ring": r["ring"], "score": a["score"]})
-        links += [
-            {
-                "source": index[x["payer"]],
-                "target": index[x["payee"]],
-                "amount_fen": x["amount_fen"],
-                "transfers": x["transfers"],
-            }
-            for x in r["links"]
-        ]
+            index[("account", a["account"])] = len(nodes)
+            nodes.append({"label": b["account"], "kind": "account", "ring": r["cluster"],
+                          "score": a["score"], "lockstep": a["lockstep"]})  # fmt: skip
+        for kind in ("device", "phone"):
+            held: dict[str, list[tuple[str, str]]] = {}
+            for a, b in zip(r["accounts"], s["accounts"], strict=True):
+                if a[kind]:
+                    held.setdefault(a[kind], []).append((a["account"], b[kind]))
+            for _, accounts in sorted(held.items()):
+                if len(accounts) < 2:
+                    continue  # held by one account: no evidence of a ring
+                node = len(nodes)
+                nodes.append({"label": accounts[0][1], "kind": kind, "ring": r["cluster"],
+                              "accounts": len(accounts)})  # fmt: skip
+                links += [{"source": index[("account", acc)], "target": node, "kind": kind}
+                          for acc, _ in accounts]  # fmt: skip
     return {"nodes": nodes, "links": links}

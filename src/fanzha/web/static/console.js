@@ -98,26 +98,53 @@ function fanzhaCommunities(el, d) {
   return chart;
 }
 
-// Account rings: mule accounts (size by score, colour by ring) and the money between them.
-function fanzhaRings(el, g) {
-  var rings = Array.from(new Set(g.nodes.map(function (n) { return n.ring; })));
+// Account rings: accounts (size by score) joined to the devices and phones they share in their
+// ring; colour by kind, lockstep accounts outlined.
+var FANZHA_RING_KINDS = { zh: { account: '账户', device: '共用设备', phone: '共用手机号' },
+                          en: { account: 'account', device: 'shared device', phone: 'shared phone' } };
+function fanzhaRings(el, g, lang) {
+  var names = FANZHA_RING_KINDS[lang] || FANZHA_RING_KINDS.zh;
+  var kinds = ['account', 'device', 'phone'];
+  el.style.height = Math.max(520, Math.min(1400, 6 * g.nodes.length)) + 'px';
   var chart = echarts.init(el);
   chart.setOption({
     animation: false,
     tooltip: {},
+    legend: [{ data: kinds.map(function (k) { return names[k]; }) }],
     series: [{
-      type: 'graph', layout: 'force', roam: true, edgeSymbol: ['none', 'arrow'],
-      force: { repulsion: 120, edgeLength: 80 },
-      categories: rings.map(function (r) { return { name: String(r) }; }),
+      type: 'graph', layout: 'force', roam: true,
+      force: { repulsion: 60, edgeLength: 40, gravity: 0.1 },
+      categories: kinds.map(function (k) { return { name: names[k] }; }),
       data: g.nodes.map(function (n, i) {
-        return { id: String(i), name: n.label, category: rings.indexOf(n.ring),
-                 symbolSize: 10 + 20 * n.score, value: n.score };
+        var account = n.kind === 'account';
+        return { id: String(i), name: n.label, category: kinds.indexOf(n.kind),
+                 symbol: account ? 'circle' : 'rect',
+                 symbolSize: account ? 6 + 12 * n.score : 8 + 2 * Math.sqrt(n.accounts),
+                 itemStyle: n.lockstep ? { borderColor: '#c92a2a', borderWidth: 2 } : undefined,
+                 tooltip: { formatter: [n.ring, names[n.kind], n.label,
+                                        account ? n.score.toFixed(2) : n.accounts + ' ×'].join('<br>') } };
       }),
-      links: g.links.map(function (l) {
-        return { source: String(l.source), target: String(l.target), value: l.amount_fen,
-                 tooltip: { formatter: fanzhaYuan(l.amount_fen) + ' (' + l.transfers + ')' } };
-      })
+      links: g.links.map(function (l) { return { source: String(l.source), target: String(l.target) }; })
     }]
+  });
+  return chart;
+}
+
+// Leak sources: each source's share of the victims against its share of all customers.
+function fanzhaLeaks(el, d) {
+  el.style.height = Math.max(240, 40 * d.names.length + 100) + 'px';
+  var chart = echarts.init(el);
+  chart.setOption({
+    animation: false,
+    tooltip: { trigger: 'axis' },
+    legend: { data: d.labels, top: 0 },
+    grid: { left: 300, top: 30 },
+    xAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value}%' } },
+    yAxis: { type: 'category', data: d.names.slice().reverse() },
+    series: [
+      { name: d.labels[0], type: 'bar', data: d.victims.slice().reverse(), label: { show: true, position: 'right', formatter: '{c}%' } },
+      { name: d.labels[1], type: 'bar', data: d.customers.slice().reverse() }
+    ]
   });
   return chart;
 }
