@@ -12,7 +12,7 @@ from fanzha.api.access import ROLES, add_key, add_session, authenticate
 from fanzha.linkage import now
 from fanzha.store import open_store
 
-ARGS = {"kind": "call", "alert_id": "x", "case_id": "J1", "entity_kind": "phone",
+ARGS = {"kind": "call", "alert_id": "x", "decision_id": "d-x", "case_id": "J1", "entity_kind": "phone",
         "value": "13800138000", "notification_id": "x"}
 
 

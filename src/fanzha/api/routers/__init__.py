@@ -11,6 +11,7 @@ from fanzha.api.routers import (
     audit,
     cases,
     citizen,
+    decide,
     events,
     intel,
     linkage,
@@ -28,6 +29,7 @@ ROUTERS = [
     lists.router,
     lookup.router,
     citizen.router,
+    decide.router,
     linkage.router,
     audit.router,
 ]
