@@ -114,20 +114,23 @@ def _over_http(db: str, key: str, rows: list[dict]):
 
     body = [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()
              if v is not None} for r in rows]
-    with served(db, "--engine-every", "0", "--log-level", "warning") as (base, _):
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as c:
-            c.post("/v1/decide/transfer", json=body[0]).raise_for_status()  # loads the state
-            out = []
-            for path, reqs in (("/v1/decide/transfer", body), ("/v1/health", [None] * len(body))):
-                ns = []
-                t0 = time.perf_counter()
-                for b in reqs:
-                    a = time.perf_counter_ns()
-                    r = c.post(path, json=b) if b is not None else c.get(path)
-                    ns.append(time.perf_counter_ns() - a)
-                    r.raise_for_status()
-                p50, p99 = _percentiles(ns)
-                out.append((p50, p99, len(reqs) / (time.perf_counter() - t0)))
+    auth = {"Authorization": f"Bearer {key}"}
+    with (
+        served(db, "--engine-every", "0", "--log-level", "warning") as (base, _),
+        httpx.Client(base_url=base, headers=auth) as c,
+    ):
+        c.post("/v1/decide/transfer", json=body[0]).raise_for_status()  # loads the state
+        out = []
+        for path, reqs in (("/v1/decide/transfer", body), ("/v1/health", [None] * len(body))):
+            ns = []
+            t0 = time.perf_counter()
+            for b in reqs:
+                a = time.perf_counter_ns()
+                r = c.post(path, json=b) if b is not None else c.get(path)
+                ns.append(time.perf_counter_ns() - a)
+                r.raise_for_status()
+            p50, p99 = _percentiles(ns)
+            out.append((p50, p99, len(reqs) / (time.perf_counter() - t0)))
     return out
 
 
