@@ -91,6 +91,12 @@ def test_no_leak_no_source():
     assert "none significant" in render_text(r.to_dict())
 
 
+def test_victims_but_no_orders_or_reads_give_an_empty_report_not_a_crash():
+    victims, orders = shop_world()
+    r = trace_sources(victims, orders.clear(), no_accesses(), "fake_customer_service")
+    assert r.sources.height == 0 and "none significant" in render_text(r.to_dict())
+
+
 def test_a_victim_who_passed_two_leaking_shops_shares_the_blame():
     _, orders = shop_world(leak_shops=())
     two = orders.group_by("ship_phone").agg(pl.col.shop_id.unique()).filter(

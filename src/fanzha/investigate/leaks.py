@@ -132,8 +132,8 @@ def touchpoint_passes(orders: pl.DataFrame, accesses: pl.DataFrame) -> pl.DataFr
                     ts="ts_ms", order_id="order_id", access_id="access_id", event_id="event_id",
                 )
             )  # fmt: skip
-    if not parts:
-        return pl.DataFrame(schema=_PASS_SCHEMA)
+    if not parts:  # no orders and no reads: no touchpoint (the same columns, tp included)
+        return pl.DataFrame(schema={**_PASS_SCHEMA, "tp": pl.String})
     df = pl.concat([p.cast(_PASS_SCHEMA) for p in parts])
     tp = pl.when(pl.col.kind.is_in(list(ORDER_LEVEL))).then(
         pl.col.kind + ":" + pl.col.site
