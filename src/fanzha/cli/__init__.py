@@ -20,6 +20,7 @@ from fanzha.cli import (  # noqa: F401 - registers the commands
     privacy,
     schema,
     sim,
+    stream,
 )
 from fanzha.cli._app import app
 from fanzha.errors import FanzhaError

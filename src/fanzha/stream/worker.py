@@ -1,0 +1,127 @@
+"""`fanzha worker`: take the next slice from JetStream, append it to the log, run the engine,
+commit, and only then acknowledge (see fanzha.stream for why this order gives exactly-once effect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fanzha.engine.runner import Engine
+from fanzha.store import Store
+from fanzha.stream import DURABLE, SUBJECT_PREFIX, connect, decode, ensure_stream
+
+
+@dataclass
+class WorkerSummary:
+    slices: int = 0
+    events: int = 0
+    appended: int = 0
+    duplicate: int = 0
+    signals: int = 0
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def apply_slice(store: Store, tables: dict, engine: Engine, origin: str) -> tuple[int, int, int]:
+    """Append one slice to the log (deduplicated by event_id), run the engine to the top of the
+    log. Returns (events, appended, signals)."""
+    store.begin_ingest({"stream": origin, "kinds": sorted(tables)})
+    try:
+        for i, (k, t) in enumerate(sorted(tables.items())):
+            store.stage_events(k, t, i, content_ids=False)
+        counts = store.commit_ingest({"stream": origin})
+    except BaseException:
+        store.abort_ingest()
+        raise
+    run = engine.run()
+    events = sum(t.num_rows for t in tables.values())
+    return events, sum(a for a, _ in counts.values()), run.signals
+
+
+async def _work(
+    store: Store,
+    broker: str,
+    ack_wait: float,
+    until_idle: float | None,
+    on_slice: Callable[[WorkerSummary], None] | None,
+) -> WorkerSummary:
+    from nats.errors import Error as NatsError
+    from nats.errors import TimeoutError as NatsTimeout
+    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+    nc = await connect(broker)
+    summary = WorkerSummary()
+    engine = Engine(store)
+    try:
+        js = nc.jetstream(timeout=10)
+        await ensure_stream(js)
+        sub = await js.pull_subscribe(
+            f"{SUBJECT_PREFIX}.>",
+            durable=DURABLE,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                max_ack_pending=1,  # one slice in flight across all workers: log order = stream order
+                ack_wait=ack_wait,
+            ),
+        )
+        wait = min(1.0, until_idle) if until_idle else 1.0
+        while True:
+            try:
+                msgs = await sub.fetch(1, timeout=wait)
+            except (TimeoutError, NatsTimeout):
+                if until_idle is not None:
+                    info = await sub.consumer_info()
+                    drained = info.num_pending == 0 and info.num_ack_pending == 0
+                    if drained and store.max_seq() == store.load_engine()[0]:
+                        break
+                continue
+            except NatsError:  # broker restarting: the client reconnects, the durable stays
+                await asyncio.sleep(0.2)
+                continue
+            msg = msgs[0]
+            tables = decode(msg.data)
+
+            async def keep_alive(msg=msg) -> None:  # a long engine step must not lose its slice
+                while True:
+                    await asyncio.sleep(ack_wait / 3)
+                    await msg.in_progress()
+
+            beat = asyncio.create_task(keep_alive())
+            try:
+                origin = f"{msg.metadata.stream}#{msg.metadata.sequence.stream}"
+                events, appended, signals = await asyncio.to_thread(
+                    apply_slice, store, tables, engine, origin
+                )
+            finally:
+                beat.cancel()
+            try:
+                await msg.ack_sync()
+            except (TimeoutError, NatsError):
+                continue  # not acknowledged: the slice comes again and adds nothing (deduplicated)
+            summary.slices += 1
+            summary.events += events
+            summary.appended += appended
+            summary.duplicate += events - appended
+            summary.signals += signals
+            if on_slice:
+                on_slice(summary)
+    finally:
+        await nc.close()
+    return summary
+
+
+def work(
+    store: Store,
+    broker: str,
+    *,
+    ack_wait: float = 30.0,
+    until_idle: float | None = None,
+    on_slice: Callable[[WorkerSummary], None] | None = None,
+) -> WorkerSummary:
+    """Consume slices until stopped (or, with `until_idle`, until the stream is drained, nothing
+    is in flight and the engine has caught up with the log)."""
+    return asyncio.run(_work(store, broker, ack_wait, until_idle, on_slice))
