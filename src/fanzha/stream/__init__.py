@@ -16,6 +16,7 @@ adds nothing (see docs/deployment.md).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import struct
 from collections.abc import Mapping
@@ -83,6 +84,20 @@ async def connect(broker: str):
     async def _quiet(_e: Exception) -> None:  # reconnects are normal; nats-py would print them
         return None
 
+    from urllib.parse import urlsplit
+
+    u = urlsplit(broker if "://" in broker else f"nats://{broker}")
+    try:  # nats-py retries a first connection forever when reconnecting is on: look first
+        _r, w = await asyncio.wait_for(
+            asyncio.open_connection(u.hostname or "127.0.0.1", u.port or 4222), 2
+        )
+        w.close()
+    except (TimeoutError, OSError) as e:
+        raise FanzhaError(
+            f"cannot reach the NATS broker at {broker}: {e.strerror or type(e).__name__}"
+            if isinstance(e, OSError)
+            else f"cannot reach the NATS broker at {broker}: no answer within 2 s"
+        ) from None
     try:
         return await nats.connect(
             broker,
