@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/funds.py
 	$(PY) bench/rings.py
 	$(PY) bench/store.py
+	$(PY) bench/scale.py
 
 # Refresh requirements.lock from a clean environment after changing pyproject.toml.
 lock:
