@@ -16,11 +16,28 @@ from fanzha.engine.runner import Engine
 from fanzha.ingest import Source, ingest
 from fanzha.store import open_store
 from fanzha.stream.local_nats import free_port
+from fanzha.stream.publish import publish
 from fanzha.testing import rows_for_csv, write_csv
 from helpers import fanzha_cmd
 from scenario import city, money
 
-SLICE = "400"  # events per message: the world below makes about a dozen slices
+SLICE = 400  # events per message: the world below makes about a dozen slices
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> tuple[list[str], tuple[list[dict], list[str]]]:
+    """The files of a small world and the embedded path's (alerts, signal ids) on them."""
+    tmp = tmp_path_factory.mktemp("world")
+    paths = _world(tmp)
+    return paths, _embedded(tmp, paths)
+
+
+def _publish(paths: list[str], broker: str, db: str) -> None:
+    s = open_store(db)
+    try:
+        publish(s, [Source(p, Path(p).stem) for p in paths], broker, slice_events=SLICE)
+    finally:
+        s.close()
 
 
 def _world(tmp: Path) -> list[str]:
@@ -127,30 +144,27 @@ def test_publish_quarantines_bad_rows_and_streams_only_valid_ones(tmp_path, brok
         s.close()
 
 
-def test_two_workers_give_the_embedded_alerts(tmp_path, broker, pg_db):
-    paths = _world(tmp_path)
-    expected = _embedded(tmp_path, paths)
+def test_two_workers_give_the_embedded_alerts(world, broker, pg_db):
+    paths, expected = world
     assert expected[0], "the world must raise alerts for the comparison to mean anything"
-    _run("publish", *paths, "--broker", broker.url, "--db", pg_db, "--slice-events", SLICE)
+    _publish(paths, broker.url, pg_db)
     workers = [_worker(broker.url, pg_db) for _ in range(2)]
     outs = [_finish(w) for w in workers]
     assert sum(o.count("committed slice") for o in outs) >= 10
     assert _streamed(pg_db) == expected
 
 
-def test_republishing_adds_no_alert(tmp_path, broker, db):
-    paths = _world(tmp_path)
-    expected = _embedded(tmp_path, paths)
+def test_republishing_adds_no_alert(world, broker, db):
+    paths, expected = world
     for _ in range(2):
-        _run("publish", *paths, "--broker", broker.url, "--db", db, "--slice-events", SLICE)
+        _publish(paths, broker.url, db)
         _finish(_worker(broker.url, db))
     assert _streamed(db) == expected
 
 
-def test_a_killed_worker_loses_and_doubles_nothing(tmp_path, broker, pg_db):
-    paths = _world(tmp_path)
-    expected = _embedded(tmp_path, paths)
-    _run("publish", *paths, "--broker", broker.url, "--db", pg_db, "--slice-events", SLICE)
+def test_a_killed_worker_loses_and_doubles_nothing(world, broker, pg_db):
+    paths, expected = world
+    _publish(paths, broker.url, pg_db)
     victim = _worker(broker.url, pg_db)
     _first_commit(victim)
     other = _worker(broker.url, pg_db)
@@ -160,10 +174,9 @@ def test_a_killed_worker_loses_and_doubles_nothing(tmp_path, broker, pg_db):
     assert _streamed(pg_db) == expected
 
 
-def test_workers_resume_after_the_broker_restarts(tmp_path, broker, db):
-    paths = _world(tmp_path)
-    expected = _embedded(tmp_path, paths)
-    _run("publish", *paths, "--broker", broker.url, "--db", db, "--slice-events", SLICE)
+def test_workers_resume_after_the_broker_restarts(world, broker, db):
+    paths, expected = world
+    _publish(paths, broker.url, db)
     w = _worker(broker.url, db)
     _first_commit(w)
     broker.stop()
@@ -174,9 +187,9 @@ def test_workers_resume_after_the_broker_restarts(tmp_path, broker, db):
 
 
 @pytest.mark.parametrize("command", ["worker", "publish"])
-def test_broker_down_is_a_one_line_error(tmp_path, db, command):
+def test_broker_down_is_a_one_line_error(world, db, command):
     url = f"nats://127.0.0.1:{free_port()}"
-    args = ["worker"] if command == "worker" else ["publish", *_world(tmp_path)]
+    args = ["worker"] if command == "worker" else ["publish", *world[0]]
     r = _run(*args, "--broker", url, "--db", db, check=False)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0

@@ -108,6 +108,11 @@ def publish(
 ) -> IngestSummary:
     """Validate `sources` like ingest, quarantine bad rows in `store`, publish valid events."""
 
+    async def probe() -> None:  # no broker: say so before reading gigabytes
+        await (await connect(broker)).close()
+
+    asyncio.run(probe())
+
     def send(slices: list[dict[str, pa.Table]]) -> None:
         asyncio.run(_send(broker, slices))
 
