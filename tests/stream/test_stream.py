@@ -120,13 +120,15 @@ def _streamed(db: str) -> tuple[list[dict], list[str]]:
 def test_publish_quarantines_bad_rows_and_streams_only_valid_ones(tmp_path, broker, db):
     p = tmp_path / "calls.csv"
     p.write_text(
-        "ts,caller,callee,duration_s\n"
+        "ts,主叫,callee,duration_s\n"
         "2026-03-01T10:00:00Z,13800138000,17012345678,30\n"
         "not a time,13800138000,17012345678,30\n"
         "2026-03-01T10:05:00Z,13800138001,17012345678,-4\n"
         "2026-03-01T10:06:00Z,13800138002,17012345678,12\n"
     )
-    r = _run("publish", str(p), "--broker", broker.url, "--db", db, "--json")
+    r = _run(
+        "publish", str(p), "--map", "caller=主叫", "--broker", broker.url, "--db", db, "--json"
+    )
     assert '"quarantined": 2' in r.stdout and '"accepted": 2' in r.stdout
     s = open_store(db)
     try:

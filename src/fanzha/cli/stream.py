@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fanzha.cli._app import DbOption, JsonOption, app, fail, out, print_json, store
-from fanzha.cli.ingest import _print_summary, _sources
+from fanzha.cli.ingest import (
+    DelimiterOption,
+    EncodingOption,
+    EpochOption,
+    FutureOption,
+    KindOption,
+    MapOption,
+    MoneyUnitOption,
+    PathsArg,
+    SetOption,
+    TimeUnitOption,
+    TzOption,
+    _print_summary,
+    _sources,
+    ingest_options,
+)
 from fanzha.stream import DEFAULT_BROKER
 
 BrokerOption = Annotated[
@@ -18,15 +32,21 @@ BrokerOption = Annotated[
 
 @app.command("publish")
 def publish_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="CSV, JSONL or Parquet files, or folders.")],
-    kind: Annotated[
-        str | None,
-        typer.Option("--kind", help="Event kind; inferred from file names (calls.csv) if omitted."),
-    ] = None,
+    paths: PathsArg,
+    kind: KindOption = None,
     broker: BrokerOption = DEFAULT_BROKER,
     slice_events: Annotated[
         int, typer.Option(help="Events per message (a slice of the event-time order).")
     ] = 5000,
+    map_: MapOption = None,
+    set_: SetOption = None,
+    tz: TzOption = "Asia/Shanghai",
+    epoch: EpochOption = None,
+    time_unit: TimeUnitOption = None,
+    money_unit: MoneyUnitOption = "fen",
+    encoding: EncodingOption = None,
+    delimiter: DelimiterOption = None,
+    max_future_hours: FutureOption = 24.0,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -35,9 +55,12 @@ def publish_cmd(
 
     if slice_events < 1:
         fail("--slice-events must be at least 1")
+    opts = ingest_options(
+        map_, set_, tz, epoch, time_unit, money_unit, encoding, delimiter, max_future_hours
+    )
     sources = _sources(paths, kind)
     with store(db) as s:
-        summary = publish(s, sources, broker, slice_events=slice_events)
+        summary = publish(s, sources, broker, opts, slice_events=slice_events)
     result = summary.to_dict()
     if json:
         print_json(result)
