@@ -23,7 +23,7 @@ from fanzha.ingest import ingest
 from fanzha.sim import simulate
 from fanzha.sim.run import load_manifest
 from fanzha.store import open_store
-from fanzha.store.local_pg import LocalPostgres, create_database, with_database
+from fanzha.store.local_pg import LocalPostgres, create_database
 from fanzha.stream.local_nats import LocalNats
 from fanzha.stream.publish import publish
 
@@ -78,7 +78,7 @@ def main() -> None:
         simulate(args.people, args.days, args.seed, world, None)
         sources = load_manifest(world)
 
-        db = with_database(pg.url(), create_database(pg.url(), "embedded"))
+        db = create_database(pg.url(), "embedded")
         s = open_store(db)
         t = time.perf_counter()
         summary = ingest(s, sources)
@@ -94,14 +94,14 @@ def main() -> None:
         print(f"embedded (ingest + run)     {t_embedded:7.2f} s  {n / t_embedded:9,.0f} events/s")
 
         with LocalNats(str(Path(tmp) / "idle")) as nats:
-            idle_db = with_database(pg.url(), create_database(pg.url(), "idle"))
+            idle_db = create_database(pg.url(), "idle")
             open_store(idle_db).close()
             t_idle = workers(1, nats.url, idle_db)
         print(f"idle worker (start, drain)  {t_idle:7.2f} s  (fixed cost in the figures below)")
 
         for k in (1, 2):
             with LocalNats(str(Path(tmp) / f"nats{k}")) as nats:
-                db = with_database(pg.url(), create_database(pg.url(), f"stream{k}"))
+                db = create_database(pg.url(), f"stream{k}")
                 s = open_store(db)
                 t = time.perf_counter()
                 publish(s, sources, nats.url, slice_events=args.slice_events)
