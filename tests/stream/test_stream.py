@@ -21,6 +21,7 @@ from fanzha.testing import rows_for_csv, write_csv
 from helpers import fanzha_cmd
 from scenario import city, money
 
+BATCH = 1000  # engine micro-batch: slices end inside micro-batches, as they will in production
 SLICE = 400  # events per message: the world below makes about a dozen slices
 
 
@@ -53,7 +54,7 @@ def _embedded(tmp: Path, paths: list[str]) -> tuple[list[dict], list[str]]:
     s = open_store(str(tmp / "embedded.duckdb"))
     try:
         ingest(s, [Source(p, Path(p).stem) for p in paths])
-        Engine(s).run()
+        Engine(s, batch_size=BATCH).run()
         return _outputs(s)
     finally:
         s.close()
@@ -84,6 +85,8 @@ def _worker(broker: str, db: str, *extra: str) -> subprocess.Popen:
             "2",
             "--until-idle",
             "0.5",
+            "--batch-size",
+            str(BATCH),
             "--progress-lines",
             *extra,
         ],

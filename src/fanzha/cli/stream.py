@@ -83,6 +83,9 @@ def worker_cmd(
             help="Exit once the stream is drained and nothing is in flight (seconds per poll)."
         ),
     ] = None,
+    batch_size: Annotated[
+        int, typer.Option(help="Log positions per engine micro-batch (as fanzha run).")
+    ] = 100_000,
     progress_lines: Annotated[
         bool, typer.Option("--progress-lines", help="Print one line per committed slice.")
     ] = False,
@@ -91,6 +94,8 @@ def worker_cmd(
     """Consume events from JetStream: append to the log, run the detectors, commit, acknowledge."""
     from fanzha.stream.worker import work
 
+    if batch_size < 1:
+        fail("--batch-size must be at least 1")
     if ack_wait <= 0:
         fail("--ack-wait must be positive")
 
@@ -99,7 +104,14 @@ def worker_cmd(
             print(f"committed slice {summary.slices} events={summary.events}", flush=True)
 
     with store(db) as s:
-        summary = work(s, broker, ack_wait=ack_wait, until_idle=until_idle, on_slice=on_slice)
+        summary = work(
+            s,
+            broker,
+            ack_wait=ack_wait,
+            until_idle=until_idle,
+            batch_size=batch_size,
+            on_slice=on_slice,
+        )
     if json:
         print_json(summary.to_dict())
     else:

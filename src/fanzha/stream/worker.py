@@ -1,5 +1,6 @@
-"""`fanzha worker`: take the next slice from JetStream, append it to the log, run the engine,
-commit, and only then acknowledge (see fanzha.stream for why this order gives exactly-once effect).
+"""`fanzha worker`: take the next slice from JetStream, append it to the log (commit), and only
+then acknowledge; run the engine over every full micro-batch, and over the rest once the stream is
+drained (see fanzha.stream for why this gives the embedded path's alerts, exactly once).
 """
 
 from __future__ import annotations
@@ -25,9 +26,27 @@ class WorkerSummary:
         return dict(self.__dict__)
 
 
+def run_engine(store: Store, engine: Engine, *, drained: bool) -> int:
+    """Run the engine the way one `fanzha run` after the whole ingest would cut its
+    micro-batches: only full batches while slices are still coming, the rest once the stream is
+    drained (the decider's alerts depend on where micro-batches end). Returns signals found."""
+    from fanzha.errors import FanzhaError
+
+    pending = store.max_seq() - store.load_engine()[0]
+    full = pending // engine.batch_size
+    if pending == 0 or (not drained and full == 0):
+        return 0
+    try:
+        return engine.run(max_batches=None if drained else full).signals
+    except FanzhaError as e:
+        if "another engine moved the watermark" in str(e):
+            return 0  # another worker of the group ran it: its commit stands, ours is dropped
+        raise
+
+
 def apply_slice(store: Store, tables: dict, engine: Engine, origin: str) -> tuple[int, int, int]:
-    """Append one slice to the log (deduplicated by event_id), run the engine to the top of the
-    log. Returns (events, appended, signals)."""
+    """Append one slice to the log (deduplicated by event_id), run the engine over the full
+    micro-batches it completes. Returns (events, appended, signals)."""
     store.begin_ingest({"stream": origin, "kinds": sorted(tables)})
     try:
         for i, (k, t) in enumerate(sorted(tables.items())):
@@ -36,9 +55,9 @@ def apply_slice(store: Store, tables: dict, engine: Engine, origin: str) -> tupl
     except BaseException:
         store.abort_ingest()
         raise
-    run = engine.run()
+    signals = run_engine(store, engine, drained=False)
     events = sum(t.num_rows for t in tables.values())
-    return events, sum(a for a, _ in counts.values()), run.signals
+    return events, sum(a for a, _ in counts.values()), signals
 
 
 async def _work(
@@ -46,6 +65,7 @@ async def _work(
     broker: str,
     ack_wait: float,
     until_idle: float | None,
+    batch_size: int,
     on_slice: Callable[[WorkerSummary], None] | None,
 ) -> WorkerSummary:
     from nats.errors import Error as NatsError
@@ -54,7 +74,7 @@ async def _work(
 
     nc = await connect(broker)
     summary = WorkerSummary()
-    engine = Engine(store)
+    engine = Engine(store, batch_size=batch_size)
     try:
         js = nc.jetstream(timeout=10)
         await ensure_stream(js)
@@ -73,10 +93,13 @@ async def _work(
             try:
                 msgs = await sub.fetch(1, timeout=wait)
             except (TimeoutError, NatsTimeout):
-                if until_idle is not None:
-                    info = await sub.consumer_info()
-                    drained = info.num_pending == 0 and info.num_ack_pending == 0
-                    if drained and store.max_seq() == store.load_engine()[0]:
+                info = await sub.consumer_info()
+                drained = info.num_pending == 0 and info.num_ack_pending == 0
+                if drained:
+                    summary.signals += await asyncio.to_thread(
+                        run_engine, store, engine, drained=True
+                    )
+                    if until_idle is not None and store.max_seq() == store.load_engine()[0]:
                         break
                 continue
             except NatsError:  # broker restarting: the client reconnects, the durable stays
@@ -120,8 +143,9 @@ def work(
     *,
     ack_wait: float = 30.0,
     until_idle: float | None = None,
+    batch_size: int = 100_000,
     on_slice: Callable[[WorkerSummary], None] | None = None,
 ) -> WorkerSummary:
     """Consume slices until stopped (or, with `until_idle`, until the stream is drained, nothing
     is in flight and the engine has caught up with the log)."""
-    return asyncio.run(_work(store, broker, ack_wait, until_idle, on_slice))
+    return asyncio.run(_work(store, broker, ack_wait, until_idle, batch_size, on_slice))
