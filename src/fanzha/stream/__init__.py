@@ -8,9 +8,10 @@ The publisher sorts the valid events of one publish by (ts, kind, event_id) - th
 gives one ingest batch - and sends them as consecutive slices. Workers share one durable consumer
 whose `max_ack_pending` is 1: a slice is handed to one worker at a time, in stream order, and the
 next is handed out only after that worker has committed the slice to the log and acknowledged it.
-The engine then cuts the micro-batches one `fanzha run` would (fanzha.stream.worker). A worker that dies holding a slice loses it after `ack_wait`; another worker gets
-it again. Exactly-once effect: the log deduplicates by event_id and the engine's outputs are keyed
-by deterministic ids and committed with its watermark in one transaction, so a slice processed twice
+The engine then cuts the micro-batches one `fanzha run` would (fanzha.stream.worker). A worker
+that dies holding a slice loses it after `ack_wait`; another worker gets it again.
+Exactly-once effect: the log deduplicates by event_id and the engine's outputs are keyed by
+deterministic ids and committed with its watermark in one transaction, so a slice processed twice
 adds nothing (see docs/deployment.md).
 """
 
