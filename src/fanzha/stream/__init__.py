@@ -1,5 +1,5 @@
 """Events on NATS JetStream: `fanzha publish` validates and sends, `fanzha worker` appends to the
-store's log and runs the engine, then acknowledges.
+store's log, acknowledges, and runs the engine.
 
 Why one ordered consumer: the detectors keep state across people, numbers and accounts (a fraud
 number's contacts, a mule's payers), and what they find depends on the order of the log, which is
