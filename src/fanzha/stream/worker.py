@@ -6,6 +6,7 @@ drained (see fanzha.stream for why this gives the embedded path's alerts, exactl
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -89,18 +90,30 @@ async def _work(
             ),
         )
         wait = min(1.0, until_idle) if until_idle else 1.0
+        idle_since: float | None = None
         while True:
             try:
                 msgs = await sub.fetch(1, timeout=wait)
             except (TimeoutError, NatsTimeout):
-                info = await sub.consumer_info()
-                drained = info.num_pending == 0 and info.num_ack_pending == 0
-                if drained:
+                try:
+                    info = await sub.consumer_info()
+                except (TimeoutError, NatsError):
+                    continue
+                if info.num_pending or info.num_ack_pending:
+                    idle_since = None
+                    continue
+                # The worker that acknowledged the last slice runs the engine's tail; the others
+                # step in only if it has not done so within ack_wait (it may have died).
+                now = time.monotonic()
+                idle_since = idle_since or now
+                behind = store.max_seq() != store.load_engine()[0]
+                if behind and now - idle_since >= ack_wait:
                     summary.signals += await asyncio.to_thread(
                         run_engine, store, engine, drained=True
                     )
-                    if until_idle is not None and store.max_seq() == store.load_engine()[0]:
-                        break
+                    behind = store.max_seq() != store.load_engine()[0]
+                if until_idle is not None and not behind:
+                    break
                 continue
             except NatsError:  # broker restarting: the client reconnects, the durable stays
                 await asyncio.sleep(0.2)
@@ -132,6 +145,12 @@ async def _work(
             summary.signals += signals
             if on_slice:
                 on_slice(summary)
+            try:
+                info = await sub.consumer_info()
+            except (TimeoutError, NatsError):
+                continue  # the idle path below runs the engine's tail
+            if info.num_pending == 0 and info.num_ack_pending == 0:  # we took the last slice
+                summary.signals += await asyncio.to_thread(run_engine, store, engine, drained=True)
     finally:
         await nc.close()
     return summary
