@@ -24,7 +24,14 @@ from fanzha.cli._app import (
     store,
 )
 from fanzha.events import KINDS
-from fanzha.ingest import IngestOptions, ParseOptions, Source, infer_kind, ingest
+from fanzha.ingest import (
+    IngestOptions,
+    IngestSummary,
+    ParseOptions,
+    Source,
+    infer_kind,
+    ingest,
+)
 from fanzha.ingest.validate import TIME_UNITS_MS
 
 
@@ -160,6 +167,11 @@ def ingest_cmd(
             bar.update(tasks[i], completed=done, total=total)
 
         summary = ingest(s, sources, opts, progress)
+    report(summary, json)
+
+
+def report(summary: IngestSummary, json: bool) -> None:
+    """Print an ingest (or publish) summary; fail if a file could not be read."""
     result = summary.to_dict()
     if json:
         print_json(result)

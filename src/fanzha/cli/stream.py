@@ -19,9 +19,9 @@ from fanzha.cli.ingest import (
     SetOption,
     TimeUnitOption,
     TzOption,
-    _print_summary,
     _sources,
     ingest_options,
+    report,
 )
 from fanzha.stream import DEFAULT_BROKER
 
@@ -61,13 +61,7 @@ def publish_cmd(
     sources = _sources(paths, kind)
     with store(db) as s:
         summary = publish(s, sources, broker, opts, slice_events=slice_events)
-    result = summary.to_dict()
-    if json:
-        print_json(result)
-    else:
-        _print_summary(result)
-    if summary.failed_files:
-        fail("; ".join(f.error or "" for f in summary.failed_files))
+    report(summary, json)
 
 
 @app.command("worker")
