@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(PY) bench/rings.py
 	$(PY) bench/store.py
 	$(PY) bench/api.py
+	$(PY) bench/scale.py
 
 # Refresh requirements.lock from a clean environment after changing pyproject.toml.
 lock:

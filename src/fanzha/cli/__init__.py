@@ -24,6 +24,7 @@ from fanzha.cli import (  # noqa: F401 - registers the commands
     serve,
     sim,
     sites,
+    stream,
 )
 from fanzha.cli._app import app
 from fanzha.errors import FanzhaError

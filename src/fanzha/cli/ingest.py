@@ -24,7 +24,14 @@ from fanzha.cli._app import (
     store,
 )
 from fanzha.events import KINDS
-from fanzha.ingest import IngestOptions, ParseOptions, Source, infer_kind, ingest
+from fanzha.ingest import (
+    IngestOptions,
+    IngestSummary,
+    ParseOptions,
+    Source,
+    infer_kind,
+    ingest,
+)
 from fanzha.ingest.validate import TIME_UNITS_MS
 
 
@@ -49,46 +56,52 @@ def _sources(paths: list[Path], kind: str | None) -> list[Source]:
     return sources
 
 
-@app.command("ingest")
-def ingest_cmd(
-    paths: Annotated[list[Path], typer.Argument(help="CSV, JSONL or Parquet files, or folders.")],
-    kind: Annotated[
-        str | None,
-        typer.Option("--kind", help="Event kind; inferred from file names (calls.csv) if omitted."),
-    ] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map", help="Column map dst=src,... (fanzha field = partner column). Repeatable."
-        ),
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", help="Constant fields field=value,... for every row, e.g. source=bank-a."
-        ),
-    ] = None,
-    tz: Annotated[
-        str, typer.Option(help="Time zone of times without an offset.")
-    ] = "Asia/Shanghai",
-    epoch: Annotated[
-        str | None, typer.Option(help="Integer time columns count from this instant (ISO 8601).")
-    ] = None,
-    time_unit: Annotated[
-        str | None, typer.Option(help=f"Unit of integer time columns: {', '.join(TIME_UNITS_MS)}.")
-    ] = None,
-    money_unit: Annotated[str, typer.Option(help="Unit of money columns: fen or yuan.")] = "fen",
-    encoding: Annotated[
-        str | None, typer.Option(help="Force a text encoding (default: detect).")
-    ] = None,
-    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: detect).")] = None,
-    max_future_hours: Annotated[
-        float, typer.Option(help="Reject event times further than this in the future.")
-    ] = 24.0,
-    db: DbOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Validate partner files and append their events to the log; quarantine bad rows."""
+PathsArg = Annotated[list[Path], typer.Argument(help="CSV, JSONL or Parquet files, or folders.")]
+KindOption = Annotated[
+    str | None,
+    typer.Option("--kind", help="Event kind; inferred from file names (calls.csv) if omitted."),
+]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map", help="Column map dst=src,... (fanzha field = partner column). Repeatable."
+    ),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", help="Constant fields field=value,... for every row, e.g. source=bank-a."
+    ),
+]
+TzOption = Annotated[str, typer.Option(help="Time zone of times without an offset.")]
+EpochOption = Annotated[
+    str | None, typer.Option(help="Integer time columns count from this instant (ISO 8601).")
+]
+TimeUnitOption = Annotated[
+    str | None, typer.Option(help=f"Unit of integer time columns: {', '.join(TIME_UNITS_MS)}.")
+]
+MoneyUnitOption = Annotated[str, typer.Option(help="Unit of money columns: fen or yuan.")]
+EncodingOption = Annotated[
+    str | None, typer.Option(help="Force a text encoding (default: detect).")
+]
+DelimiterOption = Annotated[str | None, typer.Option(help="CSV delimiter (default: detect).")]
+FutureOption = Annotated[
+    float, typer.Option(help="Reject event times further than this in the future.")
+]
+
+
+def ingest_options(
+    map_: list[str] | None,
+    set_: list[str] | None,
+    tz: str,
+    epoch: str | None,
+    time_unit: str | None,
+    money_unit: str,
+    encoding: str | None,
+    delimiter: str | None,
+    max_future_hours: float,
+) -> IngestOptions:
+    """The options of `fanzha ingest` (and `fanzha publish`, which validates the same way)."""
     if time_unit is not None and time_unit not in TIME_UNITS_MS:
         fail(f"--time-unit must be one of {', '.join(TIME_UNITS_MS)}")
     if money_unit not in ("fen", "yuan"):
@@ -99,7 +112,7 @@ def ingest_cmd(
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         fail(f"--tz: unknown time zone {tz!r}")
-    opts = IngestOptions(
+    return IngestOptions(
         column_map=pairs(map_, "--map"),
         constants=pairs(set_, "--set"),
         parse=ParseOptions(
@@ -111,6 +124,28 @@ def ingest_cmd(
         ),
         encoding=encoding,
         delimiter=delimiter,
+    )
+
+
+@app.command("ingest")
+def ingest_cmd(
+    paths: PathsArg,
+    kind: KindOption = None,
+    map_: MapOption = None,
+    set_: SetOption = None,
+    tz: TzOption = "Asia/Shanghai",
+    epoch: EpochOption = None,
+    time_unit: TimeUnitOption = None,
+    money_unit: MoneyUnitOption = "fen",
+    encoding: EncodingOption = None,
+    delimiter: DelimiterOption = None,
+    max_future_hours: FutureOption = 24.0,
+    db: DbOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Validate partner files and append their events to the log; quarantine bad rows."""
+    opts = ingest_options(
+        map_, set_, tz, epoch, time_unit, money_unit, encoding, delimiter, max_future_hours
     )
     sources = _sources(paths, kind)
     show = not json and err.is_terminal
@@ -132,6 +167,11 @@ def ingest_cmd(
             bar.update(tasks[i], completed=done, total=total)
 
         summary = ingest(s, sources, opts, progress)
+    report(summary, json)
+
+
+def report(summary: IngestSummary, json: bool) -> None:
+    """Print an ingest (or publish) summary; fail if a file could not be read."""
     result = summary.to_dict()
     if json:
         print_json(result)
