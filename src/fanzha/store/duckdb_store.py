@@ -20,11 +20,11 @@ from fanzha.decide import ALERT_SCHEMA
 from fanzha.engine.protocol import SIGNAL_SCHEMA
 from fanzha.errors import FanzhaError
 from fanzha.events import KINDS, kind
-from fanzha.store import Store
-from fanzha.store.common import audit_chain_intact, checked_log_rows
 from fanzha.store.common import audit_hash as _audit_hash
+from fanzha.store.common import checked_log_rows
 from fanzha.store.common import now_ms as _now
 from fanzha.store.common import to_json as _json
+from fanzha.store.sql import SqlStore
 from fanzha.store.tables import (
     ALERT_ACTION_SCHEMA,
     API_KEY_SCHEMA,
@@ -43,7 +43,7 @@ from fanzha.store.tables import (
 SCHEMA_VERSION = "1"
 
 
-class DuckDBStore(Store):
+class DuckDBStore(SqlStore):
     def __init__(self, path: str, *, read_only: bool = False):
         self.url = path
         try:
@@ -244,9 +244,6 @@ class DuckDBStore(Store):
             self.con.execute("ROLLBACK")
             self._drop_stage()
 
-    def max_seq(self) -> int:
-        return int(self._meta("max_seq") or 0)
-
     def read_events(self, kind_name: str, after_seq: int, upto_seq: int) -> pa.Table:
         k = kind(kind_name)
         t = self._arrow(
@@ -393,9 +390,6 @@ class DuckDBStore(Store):
         c.execute("COMMIT")
 
     # --- outputs -------------------------------------------------------------------------------
-    def signals(self) -> pa.Table:
-        return self._arrow("SELECT * FROM signals ORDER BY seq, signal_id").cast(SIGNAL_SCHEMA)
-
     def alerts(self) -> pa.Table:
         return self._arrow("SELECT * FROM alerts ORDER BY first_seq, alert_id").cast(ALERT_SCHEMA)
 
@@ -465,11 +459,6 @@ class DuckDBStore(Store):
             self.con.unregister("_out_in")
         return self._one("SELECT count(*) FROM outcomes")[0] - before
 
-    def outcomes(self) -> pa.Table:
-        return self._arrow("SELECT * FROM outcomes ORDER BY outcome_ts, outcome_id").cast(
-            OUTCOME_SCHEMA
-        )
-
     # --- cases, lists, policies, audit ---------------------------------------------------------
     def put_case(self, case_id: str, status: str, data: Mapping[str, Any]) -> None:
         self.con.execute(
@@ -506,11 +495,6 @@ class DuckDBStore(Store):
         if activate:
             self._set_meta("active_policy", version)
 
-    def active_policy(self) -> tuple[str, str] | None:
-        version = self._meta("active_policy")
-        text = self._policy_text(version) if version else None
-        return (version, text) if text is not None else None
-
     def _policy_text(self, version: str) -> str | None:
         row = self._one(
             "SELECT text FROM policies WHERE version = ? ORDER BY created_at DESC LIMIT 1",
@@ -535,11 +519,6 @@ class DuckDBStore(Store):
         except BaseException:
             c.execute("ROLLBACK")
             raise
-
-    def shadow_policy(self) -> tuple[str, str, int] | None:
-        version = self._meta("shadow_policy")
-        text = self._policy_text(version) if version else None
-        return (version, text, int(self._meta("shadow_since") or 0)) if text is not None else None
 
     def put_shadow_alerts(self, alerts: pa.Table) -> None:
         if not alerts.num_rows:
@@ -586,12 +565,6 @@ class DuckDBStore(Store):
             c.execute("ROLLBACK")
             raise
 
-    def audit_log(self) -> pa.Table:
-        return self._arrow("SELECT * FROM audit ORDER BY n").cast(AUDIT_SCHEMA)
-
-    def verify_audit(self) -> bool:
-        return audit_chain_intact(self.audit_log().to_pylist())
-
     # --- the HTTP API ----------------------------------------------------------------------------
     def _insert_rows(self, table: str, schema: pa.Schema, rows: pa.Table, key: str) -> int:
         """Insert rows whose `key` is not in the table yet; returns rows added."""
@@ -619,11 +592,6 @@ class DuckDBStore(Store):
         rows = rows.cast(API_KEY_SCHEMA).to_pylist()
         return rows[0] if rows else None
 
-    def api_keys(self) -> pa.Table:
-        return self._arrow("SELECT * FROM api_keys ORDER BY created_ts, key_id").cast(
-            API_KEY_SCHEMA
-        )
-
     def revoke_api_key(self, key_id: str, at: dt.datetime) -> bool:
         done = self.con.execute(
             "UPDATE api_keys SET revoked_ts = ? WHERE key_id = ? AND revoked_ts IS NULL "
@@ -631,9 +599,6 @@ class DuckDBStore(Store):
             [at, key_id],
         ).fetchall()
         return bool(done)
-
-    def add_alert_actions(self, rows: pa.Table) -> int:
-        return self._insert_rows("alert_actions", ALERT_ACTION_SCHEMA, rows, "action_id")
 
     def alert_actions(self, alert_ids: list[str] | None = None) -> pa.Table:
         if alert_ids is None:
@@ -694,14 +659,6 @@ class DuckDBStore(Store):
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
-
-    def partners(self) -> list[dict[str, Any]]:
-        return (
-            self._arrow("SELECT * FROM partners ORDER BY partner").cast(PARTNER_SCHEMA).to_pylist()
-        )
-
-    def add_notifications(self, rows: pa.Table) -> int:
-        return self._insert_rows("notifications", NOTIFICATION_SCHEMA, rows, "notification_id")
 
     def notifications(
         self,

@@ -51,12 +51,11 @@ from fanzha.decide import ALERT_SCHEMA
 from fanzha.engine.protocol import SIGNAL_SCHEMA
 from fanzha.errors import FanzhaError
 from fanzha.events import KINDS, kind
-from fanzha.store import Store
-from fanzha.store.common import audit_chain_intact, audit_hash, checked_log_rows, now_ms, to_json
+from fanzha.store.common import audit_hash, checked_log_rows, now_ms, to_json
+from fanzha.store.sql import SqlStore
 from fanzha.store.tables import (
     ALERT_ACTION_SCHEMA,
     API_KEY_SCHEMA,
-    AUDIT_SCHEMA,
     LIST_SCHEMA,
     NOTIFICATION_SCHEMA,
     OTP_SCHEMA,
@@ -133,7 +132,7 @@ def _event_table_ddl(name: str) -> str:
     return f"CREATE TABLE ev_{name} ({cols}, PRIMARY KEY (seq), UNIQUE (event_id))"
 
 
-class PostgresStore(Store):
+class PostgresStore(SqlStore):
     def __init__(self, url: str, *, read_only: bool = False):
         self.url = masked(url)
         try:
@@ -408,9 +407,6 @@ class PostgresStore(Store):
             self._stage = None
             self._exec("ROLLBACK")  # the staging tables go with it (ON COMMIT DROP)
 
-    def max_seq(self) -> int:
-        return int(self._meta("max_seq") or 0)
-
     def _events(self, kind_name: str, columns: list[str], where: str, params: list) -> pa.Table:
         schema = kind(kind_name).schema
         for c in columns:
@@ -546,9 +542,6 @@ class PostgresStore(Store):
         self._watermark = 0
 
     # --- outputs -------------------------------------------------------------------------------
-    def signals(self) -> pa.Table:
-        return self._arrow("SELECT * FROM signals ORDER BY seq, signal_id").cast(SIGNAL_SCHEMA)
-
     def alerts(self) -> pa.Table:
         t = self._arrow("SELECT * FROM alerts ORDER BY first_seq, alert_id")
         return t.select(ALERT_SCHEMA.names).cast(ALERT_SCHEMA)
@@ -610,11 +603,6 @@ class PostgresStore(Store):
                 "INSERT INTO outcomes SELECT * FROM _out_in ON CONFLICT (outcome_id) DO NOTHING"
             )
 
-    def outcomes(self) -> pa.Table:
-        return self._arrow("SELECT * FROM outcomes ORDER BY outcome_ts, outcome_id").cast(
-            OUTCOME_SCHEMA
-        )
-
     # --- cases, lists, policies, audit ---------------------------------------------------------
     def put_case(self, case_id: str, status: str, data: Mapping[str, Any]) -> None:
         self._exec(
@@ -658,11 +646,6 @@ class PostgresStore(Store):
             if activate:
                 self._set_meta("active_policy", version)
 
-    def active_policy(self) -> tuple[str, str] | None:
-        version = self._meta("active_policy")
-        text = self._policy_text(version) if version else None
-        return (version, text) if text is not None else None
-
     def _policy_text(self, version: str) -> str | None:
         row = self._one(
             "SELECT text FROM policies WHERE version = $1 ORDER BY created_at DESC LIMIT 1",
@@ -682,11 +665,6 @@ class PostgresStore(Store):
             self._exec("DELETE FROM checkpoints WHERE component = 'shadow'")
             self._set_meta("shadow_policy", version or "")
             self._set_meta("shadow_since", watermark)
-
-    def shadow_policy(self) -> tuple[str, str, int] | None:
-        version = self._meta("shadow_policy")
-        text = self._policy_text(version) if version else None
-        return (version, text, int(self._meta("shadow_since") or 0)) if text is not None else None
 
     def put_shadow_alerts(self, alerts: pa.Table) -> None:
         if not alerts.num_rows:
@@ -726,12 +704,6 @@ class PostgresStore(Store):
                 [n, ts, actor, role, action, target, reason, d, prev, h],
             )
 
-    def audit_log(self) -> pa.Table:
-        return self._arrow("SELECT * FROM audit ORDER BY n").cast(AUDIT_SCHEMA)
-
-    def verify_audit(self) -> bool:
-        return audit_chain_intact(self.audit_log().to_pylist())
-
     # --- the HTTP API ----------------------------------------------------------------------------
     def _insert_rows(self, table: str, schema: pa.Schema, rows: pa.Table, key: str) -> int:
         """Insert rows whose `key` is not in the table yet; returns rows added."""
@@ -755,11 +727,6 @@ class PostgresStore(Store):
         rows = rows.cast(API_KEY_SCHEMA).to_pylist()
         return rows[0] if rows else None
 
-    def api_keys(self) -> pa.Table:
-        return self._arrow("SELECT * FROM api_keys ORDER BY created_ts, key_id").cast(
-            API_KEY_SCHEMA
-        )
-
     def revoke_api_key(self, key_id: str, at: dt.datetime) -> bool:
         return bool(
             self._rows(
@@ -768,9 +735,6 @@ class PostgresStore(Store):
                 [at, key_id],
             )
         )
-
-    def add_alert_actions(self, rows: pa.Table) -> int:
-        return self._insert_rows("alert_actions", ALERT_ACTION_SCHEMA, rows, "action_id")
 
     def alert_actions(self, alert_ids: list[str] | None = None) -> pa.Table:
         if alert_ids is None:
@@ -824,14 +788,6 @@ class PostgresStore(Store):
             self._exec("DELETE FROM partners WHERE partner = $1", [row["partner"]])
             self._load("_partners_in", "partners", t)
             self._exec("INSERT INTO partners SELECT * FROM _partners_in")
-
-    def partners(self) -> list[dict[str, Any]]:
-        return (
-            self._arrow("SELECT * FROM partners ORDER BY partner").cast(PARTNER_SCHEMA).to_pylist()
-        )
-
-    def add_notifications(self, rows: pa.Table) -> int:
-        return self._insert_rows("notifications", NOTIFICATION_SCHEMA, rows, "notification_id")
 
     def notifications(
         self,
