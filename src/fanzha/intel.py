@@ -458,13 +458,19 @@ def entry(kind: str, value: str, trans: pl.DataFrame) -> IntelEntry | None:
     return IntelEntry(**row, history=history)
 
 
+def store_facts(store: Store, kind: str | None = None, value: str | None = None) -> pl.DataFrame:
+    """Every fact in the store (reports and detectors' suspicions), in log order; with `kind`
+    and `value`, those about that one value."""
+    if kind is not None and value is not None:
+        reports = store.find_events("report", target_kind=kind, target_value=value)
+        sigs = store.role_signals("suspect", kind, value)
+    else:
+        reports = store.find_events("report")
+        sigs = store.role_signals("suspect")
+    return pl.concat([facts_from_reports(reports), facts_from_signals(sigs)]).sort("seq")
+
+
 def known(store: Store, kind: str, value: str) -> IntelEntry | None:
-    """What the store knows about one normalised value: reports about it and detectors'
-    suspicions, folded into its entry (what `fanzha intel check` and the API's check show)."""
-    facts = pl.concat(
-        [
-            facts_from_reports(store.find_events("report", target_kind=kind, target_value=value)),
-            facts_from_signals(store.role_signals("suspect", kind, value)),
-        ]
-    ).sort("seq")
-    return entry(kind, value, transitions(facts))
+    """What the store knows about one normalised value, folded into its entry (what `fanzha
+    intel check` and the API's check show)."""
+    return entry(kind, value, transitions(store_facts(store, kind, value)))

@@ -29,9 +29,9 @@ from fanzha.intel import (
     STATUSES,
     entries,
     facts_from_reports,
-    facts_from_signals,
     known,
     normalize_target,
+    store_facts,
     transitions,
 )
 from fanzha.store import Store
@@ -131,16 +131,6 @@ def _guess_kind(value: str) -> str:
     return "domain"
 
 
-def _facts(s: Store, kind: str | None = None, value: str | None = None) -> pl.DataFrame:
-    if kind is not None and value is not None:
-        reports = s.find_events("report", target_kind=kind, target_value=value)
-        sigs = s.role_signals("suspect", kind, value)
-    else:
-        reports = s.find_events("report")
-        sigs = s.role_signals("suspect")
-    return pl.concat([facts_from_reports(reports), facts_from_signals(sigs)]).sort("seq")
-
-
 @app.command("check")
 def check_cmd(
     value: Annotated[str, typer.Argument(help="The number, URL, domain, app or account.")],
@@ -210,7 +200,7 @@ def _host_or_none(v: str) -> str | None:
 
 
 def _entries(s: Store, kind: str | None, status: str | None) -> pl.DataFrame:
-    e = entries(transitions(_facts(s)))
+    e = entries(transitions(store_facts(s)))
     if kind:
         e = e.filter(pl.col.kind == kind)
     if status:
@@ -275,7 +265,7 @@ def list_cmd(
 
 def _export_rows(s: Store, kind: str | None, status: str | None) -> list[dict[str, Any]]:
     """Every fact about the selected values as a report row (what `intel import` reads)."""
-    facts = _facts(s)
+    facts = store_facts(s)
     if kind or status:
         keep = _entries(s, kind, status).select("kind", "value")
         facts = facts.join(keep, on=["kind", "value"], how="semi")
