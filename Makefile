@@ -37,7 +37,13 @@ demo: $(STAMP) $(ECHARTS)
 	  FANZHA_SCORE=demo/world/score.json $(FANZHA) serve --db demo/fanzha.duckdb \
 	    --port $(DEMO_PORT) --sms-sink demo/sms; fi
 
-test: $(STAMP) $(ECHARTS)
+# pyspark (a 450 MB wheel) for `fanzha spark` and tests/spark, on top of the base install.
+SPARK_STAMP := $(VENV)/.spark
+$(SPARK_STAMP): $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,spark]'
+	@touch $@
+
+test: $(STAMP) $(SPARK_STAMP) $(ECHARTS)
 	$(PY) -m ruff check src tests bench
 	$(PY) -m pytest -q
 
@@ -46,7 +52,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check src tests bench
 
 bench: $(STAMP)
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench,spark]'
 	$(PY) bench/engine.py
 	$(PY) bench/warning.py
 	$(PY) bench/fraud_numbers.py
@@ -62,7 +68,7 @@ bench: $(STAMP)
 # Refresh requirements.lock from a clean environment after changing pyproject.toml.
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	.lockenv/bin/pip install -q --disable-pip-version-check -e '.[dev,bench,spark]'
 	.lockenv/bin/pip freeze --exclude-editable | grep -v '^fanzha' > requirements.lock
 	rm -rf .lockenv
 

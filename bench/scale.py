@@ -6,7 +6,12 @@ cannot share a DuckDB file. The embedded figure is ingest + engine in this proce
 figures are the publish (validation + broker) and, separately, the workers' wall time from
 start to drained (process start and imports included: the "idle worker" line shows that fixed
 cost). Every path must find the same alerts, or the bench fails.
-Run: .venv/bin/python bench/scale.py [--people N] [--days N] [--slice-events N]
+
+Spark (`--part spark`, or all): each `fanzha spark` job on local[2] and on a standalone master with
+two one-core workers on loopback, against the embedded investigation on the same world (the
+embedded path reads the DuckDB store, Spark the Parquet lake exported from it; session start is
+printed apart). Every job must give the embedded rows, or the bench fails.
+Run: .venv/bin/python bench/scale.py [--people N] [--days N] [--slice-events N] [--part P]
 """
 
 from __future__ import annotations
@@ -18,8 +23,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import polars as pl
+
 from fanzha.engine.runner import Engine
 from fanzha.ingest import ingest
+from fanzha.investigate.funds import TraceSettings, TransferIndex, case_traces
+from fanzha.lake import export_lake
+from fanzha.models import number_features as nf
 from fanzha.sim import simulate
 from fanzha.sim.run import load_manifest
 from fanzha.store import open_store
@@ -72,10 +82,88 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--slice-events", type=int, default=5000)
+    ap.add_argument("--part", choices=["all", "jetstream", "spark"], default="all")
+    ap.add_argument("--partitions", type=int, default=4)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, LocalPostgres() as pg:
+    with tempfile.TemporaryDirectory() as tmp:
         world = Path(tmp) / "world"
         simulate(args.people, args.days, args.seed, world, None)
+        if args.part in ("all", "jetstream"):
+            jetstream(args, Path(tmp), world)
+        if args.part in ("all", "spark"):
+            spark(args, Path(tmp), world)
+
+
+def _embedded_jobs(db: str) -> dict[str, tuple[float, pl.DataFrame]]:
+    """Each job's embedded investigation, timed from the store's log to its rows."""
+    out = {}
+    with open_store(db, read_only=True) as s:
+        top = s.max_seq()
+        t = time.perf_counter()
+        rows = nf.offline(
+            s.read_events("call", 0, top), s.read_events("sms", 0, top), nf.WindowSettings()
+        )
+        out["number-features"] = (time.perf_counter() - t, rows)
+        t = time.perf_counter()
+        cases = pl.from_arrow(s.read_events("case", 0, top))
+        rows = case_traces(TransferIndex.from_store(s), cases, TraceSettings())  # type: ignore[arg-type]
+        out["trace"] = (time.perf_counter() - t, rows)
+    return out
+
+
+def _same(job: str, got: pl.DataFrame, expected: pl.DataFrame) -> bool:
+    key = {"number-features": ["number", "seq"], "trace": ["case_id", "measure", "key"]}[job]
+    got = got.with_columns(
+        pl.col(c).dt.cast_time_unit("ms") for c, t in got.schema.items() if t == pl.Datetime
+    )
+    return got.sort(key).equals(expected.sort(key))
+
+
+def spark(args: argparse.Namespace, tmp: Path, world: Path) -> None:
+    from fanzha.spark import number_features, trace
+    from fanzha.spark.local_cluster import LocalSparkCluster
+    from fanzha.spark.session import session
+
+    db, lake = str(tmp / "spark.duckdb"), str(tmp / "lake")
+    with open_store(db) as s:
+        n = ingest(s, load_manifest(world)).total("accepted")
+        export_lake(s, lake)
+    embedded = _embedded_jobs(db)
+    print(f"spark: world of {n:,} events in a lake; {args.partitions} partitions per step")
+    for job, (sec, rows) in embedded.items():
+        print(f"  embedded {job:16s} {sec:7.2f} s  {rows.height:,} rows")
+    jobs = {"number-features": number_features.run, "trace": trace.run}
+    for name in ("local[2]", "standalone 2x1 core"):
+        cluster = LocalSparkCluster(workers=2) if name.startswith("standalone") else None
+        master = cluster.start().url if cluster else "local[2]"
+        try:
+            t = time.perf_counter()
+            sp = session(master, args.partitions)
+            sp.sparkContext.setLogLevel("ERROR")
+            sp.range(4).count()  # executors up
+            print(f"  {name}: session start {time.perf_counter() - t:.2f} s")
+            for job, run in jobs.items():
+                for attempt in ("cold", "warm"):  # warm: Python workers and JIT already up
+                    t = time.perf_counter()
+                    got = pl.from_arrow(run(sp, lake, partitions=args.partitions).toArrow())
+                    sec = time.perf_counter() - t
+                    assert isinstance(got, pl.DataFrame)
+                    same = _same(job, got, embedded[job][1])
+                    if not same:
+                        sys.exit(f"spark {job} on {name} gave other rows than the embedded path")
+                    print(
+                        f"  {name:20s} {job:16s} {attempt} {sec:7.2f} s  "
+                        f"{sec / embedded[job][0]:6.1f}x embedded time (same rows: {same})"
+                    )
+            sp.stop()
+        finally:
+            if cluster:
+                cluster.stop()
+
+
+def jetstream(args: argparse.Namespace, tmp_: Path, world: Path) -> None:
+    tmp = str(tmp_)
+    with LocalPostgres() as pg:
         sources = load_manifest(world)
 
         db = create_database(pg.url(), "embedded")

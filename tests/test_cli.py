@@ -76,7 +76,8 @@ def test_schema_prints_json_schema(cli):
     one = json.loads(cli("schema", "transfer").output)
     assert one["title"] == "transfer" and "amount_fen" in one["required"]
     every = json.loads(cli("schema").output)
-    assert len(every) == 14  # the 13 kinds of the design and promoter (issue 7)
+    # the 13 kinds of the design, promoter (issue 7) and domain (issue 13)
+    assert len(every) == 15 and {"promoter", "domain", "call"} <= set(every)
 
 
 def test_quarantine_and_status_views(cli, tmp_path):

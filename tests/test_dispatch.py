@@ -222,7 +222,8 @@ def test_over_capacity_the_larger_expected_loss_is_served_and_the_rest_deferred(
     assert deferred == {(VICTIM, "sms"), (ELDER, "home_visit")}
     assert {(d["entity"], d["action"]) for d in s.escalate} == {(ELDER, "home_visit")}
     assert all("capacity" in d["reason"] and "pending" in d["reason"] for d in s.deferred)
-    assert "in area unknown" in next(d for d in s.deferred if d["action"] == "home_visit")["reason"]
+    # ELDER's SIM card gives no holder county: the county that issued the ID is the area
+    assert "in area 110105" in next(d for d in s.deferred if d["action"] == "home_visit")["reason"]
     tasks = {(t["entity"], t["action"]): t for t in store.tasks().to_pylist()}
     assert tasks[(ELDER, "call")]["status"] == "sent"
     assert tasks[(ELDER, "home_visit")]["status"] == "deferred"
@@ -240,3 +241,40 @@ def test_a_spent_sms_budget_defers_the_low_tier_sms_without_escalating(store, tm
 
     s = dispatch(store, FileSink(tmp_path / "out"), capacity={"sms": Capacity(per_day=0)})
     assert [d["entity"] for d in s.deferred] == [VICTIM] and not s.escalate
+
+
+def test_home_visits_are_limited_per_police_station_and_deferred_per_area(db, tmp_path):
+    from fanzha.decide.policy import Capacity
+
+    young = "110105199001011232"
+    people = [  # phone, holder county, ID, call seconds: all high tier, the elderly higher
+        ("13700000001", "350203", "11010519491231002X", 900),
+        ("13700000002", "350206", young, 400),
+        ("13700000003", "350211", young, 400),
+        ("13700000004", "511025", young, 400),
+    ]
+    s = open_store(db)
+    ingest_rows(s, "card", [
+        {"ts": iso(START - 300 * 24 * H), "card_type": "sim", "card_number": p,
+         "id_number": i, "holder_county": c} for p, c, i, _ in people
+    ])
+    ingest_rows(s, "report", [{"ts": iso(START), "reporter_kind": "police", "target_kind": "phone",
+                               "target_value": FRAUD, "verdict": "confirm"}])
+    ingest_rows(s, "call", [{"ts": iso(START + H), "caller": FRAUD, "callee": p, "duration_s": d}
+                            for p, _, _, d in people])
+    Engine(s).run()
+    cap = {"home_visit": Capacity(per_area=1)}
+    # Siming's station covers two counties; Haicang one; 511025 is not mapped: its own area
+    areas = {"350203": "思明", "350206": "思明", "350211": "海沧"}
+    try:
+        got = dispatch(s, FileSink(tmp_path / "a"), capacity=cap, areas=areas)
+        tasks = {(t["entity"], t["action"]): t["status"] for t in s.tasks().to_pylist()}
+    finally:
+        s.close()
+    visits = {p: tasks[(p, "home_visit")] for p, *_ in people}
+    # each station serves its own quota; in Siming the elderly person (larger loss) comes first
+    assert visits == {"13700000001": "sent", "13700000002": "deferred",
+                      "13700000003": "sent", "13700000004": "sent"}
+    (d,) = got.deferred
+    assert d["area"] == "思明" and "home_visit capacity 1/day in area 思明 full" in d["reason"]
+    assert got.deferred_per_area == {"思明": 1} and got.escalate == [d]

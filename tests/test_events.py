@@ -12,8 +12,23 @@ from fanzha.ingest.validate import ParseOptions, validate
 from fanzha.testing import random_events
 from helpers import ROOT
 
-DESIGN_KINDS = ["call", "sms", "visit", "app", "transfer", "registration", "login", "order",
-                "waybill_access", "roster", "card", "report", "case", "promoter"]
+DESIGN_KINDS = [
+    "call",
+    "sms",
+    "visit",
+    "app",
+    "transfer",
+    "registration",
+    "login",
+    "order",
+    "waybill_access",
+    "roster",
+    "card",
+    "report",
+    "case",
+    "promoter",
+    "domain",
+]
 
 
 def test_every_kind_of_the_design_is_defined():
@@ -25,8 +40,15 @@ def test_each_kind_has_ts_a_partner_and_a_valid_example(name):
     k = kind(name)
     assert k.field("ts").required and k.partner and k.doc
     example = {f: v for f, v in k.example.items() if f != "source"}
-    table = pa.table({f: pa.array([None if v is None else str(v).lower() if isinstance(v, bool)
-                                   else str(v)], pa.string()) for f, v in example.items()})
+    table = pa.table(
+        {
+            f: pa.array(
+                [None if v is None else str(v).lower() if isinstance(v, bool) else str(v)],
+                pa.string(),
+            )
+            for f, v in example.items()
+        }
+    )
     v = validate(k, table, ParseOptions())
     assert v.errors == [], v.errors
     schema = json_schema(k)
@@ -54,8 +76,11 @@ def test_event_ids_are_sha256_of_the_canonical_row_and_ignore_empty_fields():
     assert ids == [hashlib.sha256(c.encode()).hexdigest()[:32] for c in canon]
     assert len(set(ids)) == 20
     # a null field does not take part: a kind gaining an optional field keeps old ids
-    assert all("call_id=" not in c for c, v in zip(canon, t["call_id"].to_pylist(), strict=True)
-               if v is None)
+    assert all(
+        "call_id=" not in c
+        for c, v in zip(canon, t["call_id"].to_pylist(), strict=True)
+        if v is None
+    )
 
 
 def test_docs_events_md_is_generated_from_the_model():

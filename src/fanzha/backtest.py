@@ -28,6 +28,7 @@ WARNING_ACTIONS = ("sms", "flash_sms", "call", "home_visit", "family_notice")
 
 def _replay(log: dict[str, Any], policy: Policy) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(alerts, warnings) of the whole log replayed under `policy` in a throwaway store."""
+    from fanzha.dispatch import alert_areas, alert_contexts
     from fanzha.engine.runner import Engine
     from fanzha.sim.collect import collect_warnings
     from fanzha.store.duckdb_store import DuckDBStore
@@ -38,6 +39,10 @@ def _replay(log: dict[str, Any], policy: Policy) -> tuple[pl.DataFrame, pl.DataF
             tmp.append_log(log, {"backtest": True})
         Engine(tmp, policy=policy).run()
         alerts = pl.from_arrow(tmp.alerts())
+        if alerts.height:  # the capacity area of each alert's person, as dispatch sees it
+            rows = alerts.select("alert_id", "signal_ids").to_dicts()
+            area = alert_areas(rows, alert_contexts(tmp, rows), policy.areas)
+            alerts = alerts.with_columns(area=pl.col.alert_id.replace_strict(area))
         warned = collect_warnings(tmp)
     finally:
         tmp.close()
@@ -85,11 +90,13 @@ def _policy_figures(
     per_tier = {t: sum(1 for r in rows if r["tier"] == t) for t in TIERS}
     per_day: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(TIERS, 0))
     load: dict[str, Counter] = defaultdict(Counter)
+    area_load: dict[str, Counter] = defaultdict(Counter)  # action -> (area, day) -> tasks
     for r in rows:
         day = r["first_ts"].date().isoformat()
         per_day[day][r["tier"]] += 1
         for a in r["actions"] or []:
             load[a][day] += 1
+            area_load[a][(r.get("area") or "unknown", day)] += 1
     start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     w = warned.filter((pl.col.warned_ts >= start_ms) & (pl.col.warned_ts < end_ms))
     warned_at = dict(zip(w["phone"].to_list(), w["warned_ts"].to_list(), strict=True))
@@ -122,20 +129,39 @@ def _policy_figures(
             if victims
             else None,
         },
-        "channel_load": _load(policy, load),
+        "channel_load": _load(policy, load, area_load),
     }
     if truth is not None:
         out["truth"] = _truth_figures(truth, w, high, start_ms, end_ms)
     return out
 
 
-def _load(policy: Policy, load: dict[str, Counter]) -> dict[str, Any]:
-    """Tasks per channel and day, the channel's daily capacity, and days over it."""
-    out = {}
+def _load(
+    policy: Policy, load: dict[str, Counter], area_load: dict[str, Counter]
+) -> dict[str, Any]:
+    """Tasks per channel and day, the channel's daily capacity, and days over it; for a channel
+    with a per-area capacity (home visits per police station) the same per area and day."""
+    out: dict[str, Any] = {}
     for action in sorted(set(load) | set(policy.capacity)):
         days = load.get(action, Counter())
         cap = policy.capacity.get(action)
         daily = cap.daily if cap is not None else None
+        if cap is not None and cap.per_area is not None:
+            per = area_load.get(action, Counter())
+            over = {k: n - cap.per_area for k, n in per.items() if n > cap.per_area}
+            out[action] = {
+                "per_area": {
+                    area: {d: n for (a2, d), n in sorted(per.items()) if a2 == area}
+                    for area in sorted({a2 for a2, _ in per})
+                },
+                "capacity_per_area_day": cap.per_area,
+                "area_days_over_capacity": len(over),
+                "over_area_capacity": sum(over.values()),
+                "over_by_area": {
+                    area: sum(n for (a2, _), n in over.items() if a2 == area)
+                    for area in sorted({a2 for a2, _ in over})
+                },
+            }
         out[action] = {
             "per_day": {d: days[d] for d in sorted(days)},
             "peak": max(days.values(), default=0),
@@ -146,6 +172,7 @@ def _load(policy: Policy, load: dict[str, Counter]) -> dict[str, Any]:
             "over_capacity": (
                 sum(max(0, n - daily) for n in days.values()) if daily is not None else None
             ),
+            **out.get(action, {}),
         }
     return out
 

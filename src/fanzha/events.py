@@ -644,6 +644,30 @@ _kind(
 )
 
 
+_kind(
+    "domain",
+    "What is known of a domain's age and owner: a WHOIS registration, the first resolution "
+    "passive DNS saw, or an ICP filing (备案) look-up. Fraud sites are young: registered days "
+    "before use and rarely filed; `fanzha sites find` weighs a domain's age.",
+    "registry / passive-DNS provider or the MIIT ICP filing system",
+    [
+        Field("domain", "domain", "the host or registrable domain", required=True),
+        Field("registered_ts", "ts", "when it was registered (WHOIS creation date, UTC)"),
+        Field("first_seen_ts", "ts", "first resolution passive DNS saw (UTC)"),
+        Field("registrar", "token", "the registrar"),
+        Field("icp", "token", "ICP filing number (备案号) if the site is filed"),
+    ],
+    {
+        "ts": "2026-03-01T08:00:00Z",
+        "domain": "taobao-refund.top",
+        "registered_ts": "2026-02-26T13:20:00Z",
+        "first_seen_ts": "2026-02-27T02:11:00Z",
+        "registrar": "namesilo",
+        "source": "pdns-x",
+    },
+)
+
+
 def kind(name: str) -> EventKind:
     """Look up an event kind; a clear error names the known kinds."""
     try:

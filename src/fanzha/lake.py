@@ -256,3 +256,27 @@ def load_lake(store: Store, url: str) -> dict[str, Any]:
         "events": dict(loaded),
         "chunks": n_chunks,
     }
+
+
+def kind_files(url: str, kind: str) -> list[LakeFile]:
+    """The lake's files of one kind up to its manifest's seq (what `read_kind` and Spark read);
+    a clear error when there is no lake, no manifest or no such events."""
+    if kind not in KINDS:
+        raise FanzhaError(f"unknown event kind {kind!r}")
+    fs, root = open_lake(url)
+    manifest = read_manifest(fs, root)
+    if manifest is None:
+        raise FanzhaError(
+            f"{url}: not a fanzha lake (no {MANIFEST}; write one with fanzha lake export)"
+        )
+    files = [f for f in lake_files(fs, root)[0] if f.kind == kind and f.last <= manifest["seq"]]
+    if not files:
+        raise FanzhaError(f"{url}: the lake holds no {kind} events")
+    return files
+
+
+def read_kind(url: str, kind: str, columns: list[str] | None = None) -> pa.Table:
+    """All of the lake's events of one kind, in log order (its kind's schema, or `columns`)."""
+    fs, _ = open_lake(url)
+    t = pa.concat_tables([_read(fs, f) for f in kind_files(url, kind)]).sort_by("seq")
+    return t.select(columns) if columns else t

@@ -57,10 +57,18 @@ def test_the_default_policy_loads_and_has_three_tiers():
      "rule 'a' match"),
     ("tiers: {low: {}, medium: {}, high: {}}\nrules: [{id: a, match: 'true', tier: \"'low'\"},"
      " {id: a, match: 'true', tier: \"'low'\"}]", "used twice"),
+    ("tiers: {low: {}, medium: {}, high: {}}\nrules: []\nareas: [350203]", "'areas' must map"),
+    ("tiers: {low: {}, medium: {}, high: {}}\nrules: []\nareas: {350203: 1}", "'areas' must map"),
 ])
 def test_bad_policies_fail_at_load_with_the_reason(text, message):
     with pytest.raises(FanzhaError, match=message):
         parse_policy(text)
+
+
+def test_areas_map_counties_to_police_stations():
+    p = parse_policy(default_policy_text() + "areas:\n  350203: 思明\n  '350206': 思明\n")
+    assert p.areas == {"350203": "思明", "350206": "思明"}
+    assert default_policy().areas == {}
 
 
 def test_tiers_actions_and_elderly_family_notice():

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 
+import polars as pl
 import pyarrow as pa
+import pytest
 
 from fanzha.decide.decide import Decider
 from fanzha.decide.policy import default_policy
 from fanzha.detectors import FraudApp, FraudContact, FraudUrl
-from fanzha.detectors.victim_risk import VictimRisk, VictimRiskSettings
+from fanzha.detectors.victim_risk import VictimRisk, VictimRiskSettings, hand_score
 from fanzha.engine.check import run_detector
+from fanzha.errors import FanzhaError
+from fanzha.models.victims import FEATURES, VictimRiskModel, facts_from_details
 from fanzha.testing import START, as_log
 from scenario import FRAUD, VICTIM, call, report, table, with_upstream
 
@@ -68,6 +73,19 @@ def test_an_elderly_person_on_a_long_fraud_call_is_high_risk_with_the_family_tol
     (a,) = alerts(sigs)
     assert a["tier"] == "high"
     assert set(a["actions"]) == {"home_visit", "call", "bank_hold", "family_notice"}
+
+
+def test_the_persons_area_is_the_card_holders_county_else_the_county_that_issued_the_id():
+    exposure = {"calls": [call(START + H, FRAUD, VICTIM, 400)], "reports": [report(START, FRAUD)]}
+    (s,) = run(**exposure, cards=[{**sim_card(), "holder_county": "350203"}])
+    assert s["d"]["area"] == "350203"  # home visits come from this county's police station
+    (s,) = run(**exposure, cards=[sim_card()])
+    assert s["d"]["area"] == ELDER_ID[:6]
+    (s,) = run(**exposure)
+    assert s["d"]["area"] is None  # no SIM card event: dispatch counts it as area "unknown"
+    closed = {**sim_card(), "ts": START - D, "action": "close", "holder_county": "350203"}
+    (s,) = run(**exposure, cards=[sim_card(), closed])
+    assert s["d"]["area"] is None and s["d"]["age"] is None
 
 
 def test_the_same_call_to_a_young_person_without_family_number_is_high_but_no_family_notice():
@@ -152,3 +170,32 @@ def test_trap_a_courier_reported_as_harassment_by_three_citizens_warns_nobody_on
     calls = [call(START + H + i * M, courier, f"1380013{i:04d}", 25) for i in range(20)]
     sigs = run(calls=calls, reports=reps)
     assert sigs == []  # suspected on citizens' word only: 0.7 x 0.4 is below a warning
+
+
+def test_the_details_carry_every_fact_of_the_score():
+    sigs = run(calls=[call(START + H, FRAUD, VICTIM, 700), call(START + D + H, FRAUD, VICTIM, 30)],
+               reports=[report(START, FRAUD)], cards=[sim_card()],
+               visits=[{"ts": START + 2 * H, "phone": VICTIM, "domain": "taobao-refund.top"}])
+    assert len(sigs) >= 3
+    facts = facts_from_details(pl.Series([s["details"] for s in sigs]))
+    again = facts.select(hand_score(VictimRiskSettings())).to_series().to_list()
+    assert again == pytest.approx([s["score"] for s in sigs], abs=1e-5)
+
+
+def test_a_learned_model_named_in_the_settings_replaces_the_hand_weights(tmp_path):
+    n = len(FEATURES)
+    coef = [5.0 if f == "old" else 0.0 for f in FEATURES]  # only a 75-year-old is at risk
+    m = VictimRiskModel((0.0,) * n, (1.0,) * n, tuple(coef), -2.5, (0.0, 1.0), (0.0, 1.0))
+    m.save(tmp_path / "m.json")
+    det = VictimRisk(VictimRiskSettings(model=str(tmp_path / "m.json")))
+    exposure = {"calls": [call(START + H, FRAUD, VICTIM, 400)], "reports": [report(START, FRAUD)]}
+    (old,) = run(**exposure, cards=[sim_card()], det=det)
+    (young,) = run(**exposure, cards=[sim_card(id_number=YOUNG_ID)], det=det)
+    assert old["score"] == pytest.approx(1 / (1 + math.exp(-2.5)))
+    assert young["score"] == pytest.approx(1 / (1 + math.exp(2.5)))
+    assert [a["tier"] for a in alerts([old])] == ["high"] and alerts([young]) == []
+    (hand,) = run(**exposure, cards=[sim_card(id_number=YOUNG_ID)])
+    assert hand["score"] == 0.9  # without a model: the hand weights, as before
+    (tmp_path / "bad.json").write_text('{"format": "something else"}')
+    with pytest.raises(FanzhaError, match="not a fanzha victim-risk model"):
+        VictimRisk(VictimRiskSettings(model=str(tmp_path / "bad.json")))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import polars as pl
 import pytest
 
 from fanzha.decide.policy import default_policy_text
@@ -118,6 +119,26 @@ def test_dropping_the_high_tier_is_caught_by_its_numbers(pcli, tmp_path):
     assert r["overlap"]["high_live_not_high_candidate"] > 0
 
 
+def test_home_visit_load_is_counted_per_police_station(pcli, tmp_path):
+    per_area = LIVE.replace("home_visit: {per_day: 10}", "home_visit: {per_area: 1}")
+    hv = _backtest(pcli, tmp_path, per_area)["candidate"]["channel_load"]["home_visit"]
+    counties = hv["per_area"]
+    # the simulated SIM registry names each holder's county: people are spread over real areas
+    assert len(counties) > 1 and "unknown" not in counties
+    assert all(len(c) == 6 and c.isdigit() for c in counties)
+    for day, n in hv["per_day"].items():
+        assert n == sum(days.get(day, 0) for days in counties.values())
+    assert hv["over_area_capacity"] == sum(
+        max(0, n - 1) for d in counties.values() for n in d.values()
+    )
+    # one station for the whole city: its area load is the city's daily load
+    areas = "areas:\n" + "".join(f"  '{c}': 全市\n" for c in counties)
+    one = _backtest(pcli, tmp_path, per_area + areas)["candidate"]["channel_load"]["home_visit"]
+    assert one["per_area"] == {"全市": hv["per_day"]}
+    assert one["over_area_capacity"] == sum(max(0, n - 1) for n in hv["per_day"].values())
+    assert one["over_area_capacity"] > hv["over_area_capacity"]
+
+
 def test_a_rollback_restores_the_alerts_exactly(live_db, tmp_path):
     from fanzha.decide.versions import apply_policy, rollback
 
@@ -223,3 +244,101 @@ def test_retrain_learns_only_from_before_the_cut(live_db, pcli, tmp_path):
     )
     assert out.is_file() and r["train"]["fraud_numbers"] == len(early & set(train["number"]))
     assert r["before"]["numbers"] == r["after"]["numbers"] == held["number"].n_unique()
+
+
+@pytest.fixture(scope="module")
+def outcomes_db(live_db, world, tmp_path_factory) -> str:
+    """The live copy with what a simulated field team's calls and visits found."""
+    import datetime as dt
+
+    from fanzha.sim.outcomes import field_outcomes
+    from fanzha.sim.truth import load_truth
+
+    db = str(tmp_path_factory.mktemp("outcomes") / "fanzha.duckdb")
+    shutil.copy(live_db, db)
+    with open_store(db) as s:
+        end = dt.datetime(2026, 3, 12, tzinfo=dt.UTC)
+        assert field_outcomes(s, load_truth(world), end) > 0
+        assert field_outcomes(s, load_truth(world), end) == 0  # the same outcomes: none added
+        assert "dissuaded" in s.outcomes()["outcome"].to_pylist()
+    return db
+
+
+def _victim_retrain(db: str, cut, out) -> dict:
+    from fanzha.models.retrain import retrain_victim_risk
+
+    with open_store(db, read_only=True) as s:
+        return retrain_victim_risk(s, cut, out)
+
+
+def test_victim_risk_retrain_learns_only_what_was_known_before_the_cut(outcomes_db, tmp_path):
+    import datetime as dt
+
+    from fanzha.ingest import ingest_rows
+    from fanzha.models.retrain import victim_signals
+
+    cut = dt.datetime(2026, 3, 10, tzinfo=dt.UTC)
+    first = tmp_path / "a.json"
+    r = _victim_retrain(outcomes_db, cut, first)
+    assert r["train"]["positive_signals"] > 0 and r["train"]["last_ts"] < cut.isoformat()
+    assert r["held_out"]["first_ts"] >= cut.isoformat()
+    assert r["before"]["model"] == "hand-weighted"
+    assert r["before"]["people"] == r["after"]["people"] > 0
+    for k in ("before", "after"):  # the same people, judged by the same labels
+        assert r[k]["at_risk_people"] == r["before"]["at_risk_people"]
+    again = _victim_retrain(outcomes_db, cut, tmp_path / "b.json")
+    assert first.read_bytes() == (tmp_path / "b.json").read_bytes()  # deterministic
+    assert again == {**r, "after": {**r["after"], "model": str(tmp_path / "b.json")}}
+
+    with open_store(outcomes_db, read_only=True) as s:
+        sigs = victim_signals(s)
+    # people signalled before the cut: cases naming them, paid an hour after their signal
+    early = sigs.filter(pl.col.ts < cut - dt.timedelta(hours=12)).sort("ts", "entity")
+    people = early.unique("entity", keep="first", maintain_order=True).head(40)
+
+    def with_cases(recorded: dt.datetime) -> dict:
+        db = str(tmp_path / f"c{recorded.day}.duckdb")
+        shutil.copy(outcomes_db, db)
+        rows = [
+            {
+                "ts": recorded.isoformat(),
+                "case_id": f"X{i}",
+                "fraud_type": "fake_loan",
+                "victim_phone": p,
+                "paid_at": (t + dt.timedelta(hours=1)).isoformat(),
+            }
+            for i, (p, t) in enumerate(people.select("entity", "ts").iter_rows())
+        ]
+        with open_store(db) as s:
+            ingest_rows(s, "case", rows)
+        out = tmp_path / f"m{recorded.day}.json"
+        _victim_retrain(db, cut, out)
+        return json.loads(out.read_text())
+
+    model = json.loads(first.read_text())
+    # the same losses recorded by the police only after the cut: not known then, same model
+    assert with_cases(cut + dt.timedelta(hours=1)) == model
+    # recorded before the cut they are known, and the model changes (the test can fail)
+    assert with_cases(cut - dt.timedelta(hours=1))["coef"] != model["coef"]
+
+
+def test_the_retrain_command_for_victim_risk(outcomes_db, tmp_path):
+    from typer.testing import CliRunner
+
+    from fanzha.cli import app
+    from fanzha.errors import FanzhaError
+
+    def cli(*args: str) -> str:
+        res = CliRunner().invoke(app, [*args, "--db", outcomes_db], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    out = tmp_path / "vr.json"
+    args = ("model", "retrain", "--cut", "2026-03-10", "-o", str(out))
+    r = json.loads(cli(*args, "--model", "victim-risk", "--json"))
+    assert r["model"] == "victim-risk" and out.is_file()
+    assert r["before"]["people"] == r["after"]["people"]
+    text = cli(*args, "--model", "victim-risk")
+    assert "hand-weighted" in text and "AUC" in text
+    with pytest.raises(FanzhaError, match="must be numbers or victim-risk"):
+        cli(*args, "--model", "people")

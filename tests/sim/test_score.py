@@ -151,11 +151,23 @@ def test_score_json_written_by_fanzha_score_keeps_the_contract(world, scored):
     w = on_disk["warning"]
     assert 0 <= w["victims_warned_before_payment"] <= 1 and w["false_warnings_per_10k"] >= 0
     built = set(on_disk["meta"]["capabilities_built"])
-    assert built == {"warning", "numbers", "dissuasion", "funds", "accounts", "leaks", "decide",
-                     "cards"}
+    assert built == {
+        "warning",
+        "numbers",
+        "dissuasion",
+        "funds",
+        "accounts",
+        "leaks",
+        "decide",
+        "cards",
+        "sites",
+    }
     f = on_disk["funds"]
-    assert all(0 <= f[k] <= 1 for k in ("money_traced_share", "money_frozen_share",
-                                         "mule_precision", "mule_recall") if f[k] is not None)
+    assert all(
+        0 <= f[k] <= 1
+        for k in ("money_traced_share", "money_frozen_share", "mule_precision", "mule_recall")
+        if f[k] is not None
+    )
     assert all(0 <= v <= 1 for v in on_disk["accounts"].values())
     d = on_disk["dissuasion"]
     assert d["tasks"] == sum(d[f"tasks_{a}"] for a in DISSUASION_ACTIONS) > 0
@@ -168,15 +180,23 @@ def test_score_json_written_by_fanzha_score_keeps_the_contract(world, scored):
 
 def test_dissuasion_counts_tasks_and_judges_deadlines_against_payments_and_outcomes():
     h = 3_600_000
-    tasks = pl.DataFrame({
-        "entity": ["a", "a", "b", "c", "x"],
-        "action": ["sms", "call", "call", "home_visit", "sms"],
-        "status": ["sent", "sent", "sent", "sent", "skipped"],
-        "created_ts": [0, 0, h, 3 * h, 0],
-        "due_ts": [h, h, 3 * h, 4 * h, h],
-    })
-    outcomes = pl.DataFrame({"task_id": ["t1", "t2"], "outcome": ["dissuaded", "already_paid"],
-                             "outcome_ts": [h, 5 * h], "due_ts": [h, 4 * h]})
+    tasks = pl.DataFrame(
+        {
+            "entity": ["a", "a", "b", "c", "x"],
+            "action": ["sms", "call", "call", "home_visit", "sms"],
+            "status": ["sent", "sent", "sent", "sent", "skipped"],
+            "created_ts": [0, 0, h, 3 * h, 0],
+            "due_ts": [h, h, 3 * h, 4 * h, h],
+        }
+    )
+    outcomes = pl.DataFrame(
+        {
+            "task_id": ["t1", "t2"],
+            "outcome": ["dissuaded", "already_paid"],
+            "outcome_ts": [h, 5 * h],
+            "due_ts": [h, 4 * h],
+        }
+    )
     r = score_dissuasion(_tiny_truth(), tasks, outcomes)
     assert r["tasks"] == 4 and r["tasks_sms"] == 1 and r["tasks_call"] == 2
     assert r["tasks_family_notice"] == 0

@@ -180,6 +180,23 @@ def test_illicit_cards_and_police_confirmations_are_events(world, log):
     assert police.filter(pl.col.ts < truth.world["end_ms"]).height == rep.height
 
 
+def test_every_visited_domain_has_an_age_fraud_sites_are_young_and_so_are_some_honest_ones(
+    world, log
+):
+    truth = load_truth(world)
+    born = log["domain"].select(
+        "domain", age_days=(truth.world["start_ms"] - pl.col.registered_ts.dt.epoch("ms")) / 86.4e6
+    )
+    visited = log["visit"].select("domain").unique().join(born, on="domain", how="left")
+    assert visited["age_days"].null_count() == 0
+    fraud = born.filter(pl.col.domain.is_in(truth.get("fraud_urls")["domain"].implode()))
+    assert fraud.height == truth.get("fraud_urls").height and fraud["age_days"].max() <= 30
+    honest = born.join(fraud, on="domain", how="anti")
+    young = honest.filter(pl.col.age_days <= 90).height
+    assert 0 < young < honest.height / 2  # young and obscure is no sign by itself
+    assert log["domain"]["icp"].null_count() > fraud.height  # small sites are often not filed
+
+
 def test_naive_rules_meet_honest_people(world, log):
     truth = load_truth(world)
     fraud = set(truth.get("fraud_numbers")["number"].to_list())

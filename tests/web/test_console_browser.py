@@ -184,3 +184,25 @@ def test_analyst_sees_the_leak_sources_and_the_account_rings(investigations_serv
     n = _series(page, "graph", "data.length")
     assert n > accounts and _series(page, "graph", "links.length") >= accounts
     page.screenshot(path=SHOTS / "rings.png", full_page=True)
+
+
+def test_analyst_backtests_a_candidate_on_the_policy_page(server, page):
+    from fanzha.decide.policy import default_policy_text
+
+    tiers = ("CASE WHEN score >= 0.8 THEN 'high' WHEN score >= 0.5 THEN 'medium' "
+             "WHEN score >= 0.3 THEN 'low' END")
+    no_high = default_policy_text().replace(
+        tiers, "CASE WHEN score >= 0.5 THEN 'medium' WHEN score >= 0.3 THEN 'low' END")
+    base, keys, _ = server
+    _login(page, base, keys["analyst"])
+    page.click("text=预警策略")
+    assert page.locator("#versions tr.version").count() >= 1
+    page.fill("#backtest-form textarea", no_high)
+    page.fill("#backtest-form input[name=start]", "2026-01-01")
+    page.fill("#backtest-form input[name=end]", "2026-03-31")
+    page.click("#run-backtest")
+    page.wait_for_selector("#backtest")
+    assert int(page.inner_text("#high-dropped")) > 0  # the dropped high tier shows in numbers
+    live_high, cand_high = page.locator("#backtest tr.tier-high td").all_inner_texts()[1:]
+    assert int(live_high) > 0 and int(cand_high) == 0
+    page.screenshot(path=SHOTS / "policy-backtest.png", full_page=True)

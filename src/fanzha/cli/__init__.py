@@ -24,6 +24,7 @@ from fanzha.cli import (  # noqa: F401 - registers the commands
     serve,
     sim,
     sites,
+    spark,
     stream,
 )
 from fanzha.cli._app import app

@@ -40,8 +40,9 @@ def dispatch_cmd(
 
     target = open_sink(sink)
     with store(db) as s:
-        capacity = live_policy(s).capacity  # none in the policy: no limit
-        summary = dispatch(s, target, tpl, limit, capacity)
+        policy = live_policy(s)
+        # no capacity in the policy: no limit; areas map counties to police stations
+        summary = dispatch(s, target, tpl, limit, policy.capacity, policy.areas)
     if json:
         print_json(summary.to_dict())
     else:
@@ -57,6 +58,8 @@ def dispatch_cmd(
                 f"over capacity: {summary.carried} served a later day, {len(summary.deferred)} "
                 f"deferred ({len(summary.escalate)} high-tier: escalate)"
             )
+        for area, n in sorted(summary.deferred_per_area.items()):
+            out.print(f"  deferred in area {area}: {n}", markup=False)
         for d in summary.escalate:
             out.print(
                 f"  ESCALATE high-tier {d['action']} for {d['entity']}: {d['reason']}", markup=False
@@ -67,7 +70,9 @@ def dispatch_cmd(
 
 @app.command("tasks")
 def tasks_cmd(
-    status: Annotated[str | None, typer.Option(help="Only sent, skipped, failed or deferred tasks.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only sent, skipped, failed or deferred tasks.")
+    ] = None,
     overdue_at: Annotated[
         str | None,
         typer.Option(help="Only tasks past their SLA deadline at this time with no outcome yet."),

@@ -358,23 +358,56 @@ def retrain_cmd(
     cut: Annotated[
         str, typer.Option("--cut", help="Train strictly before this time; compare after it.")
     ],
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            help="numbers (the fraud-number model) or victim-risk (victim_risk's weights).",
+        ),
+    ] = "numbers",
     current: Annotated[
-        Path | None, typer.Option("--current", help="The model in use (default: the shipped one).")
+        Path | None,
+        typer.Option(
+            "--current",
+            help="The model in use (default: the shipped one; for victim-risk the live "
+            "policy's, else the hand-weighted score).",
+        ),
     ] = None,
-    rounds: Annotated[int, typer.Option("--rounds", min=10, help="Boosting rounds.")] = 150,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=10, help="Boosting rounds (numbers).")
+    ] = 150,
+    horizon_days: Annotated[
+        float,
+        typer.Option(
+            "--horizon-days",
+            min=0.0,
+            help="victim-risk: a signal is positive when its person became a victim (or was "
+            "reached by fraud) within this many days.",
+        ),
+    ] = 7.0,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Refresh the fraud-number model from confirmed / cleared numbers and cases in the store."""
+    """Refresh a model from outcomes in the store: confirmed / cleared numbers and cases
+    (numbers); cases, dissuasion outcomes and 'not fraud' verdicts (victim-risk)."""
     from fanzha.cli._app import iso_time, store
-    from fanzha.models.retrain import retrain_numbers
+    from fanzha.models.retrain import retrain_numbers, retrain_victim_risk
 
+    if model not in ("numbers", "victim-risk"):
+        fail(f"--model must be numbers or victim-risk, not {model!r}")
     t = iso_time(cut, "--cut")
     assert t is not None
+    cur = str(current) if current else None
     with store(db, read_only=True) as s:
-        r = retrain_numbers(s, t, output, str(current) if current else None, rounds)
+        if model == "numbers":
+            r = retrain_numbers(s, t, output, cur, rounds)
+        else:
+            r = retrain_victim_risk(s, t, output, cur, horizon_days)
     if json:
         print_json(r)
+        return
+    if model == "victim-risk":
+        _print_victim_retrain(output, r)
         return
     tr = r["train"]
     out.print(
@@ -387,4 +420,28 @@ def retrain_cmd(
             f"{k:>6} ({v['model']}) on {v['numbers']:,} numbers after the cut "
             f"({v['fraud_numbers']} fraud): flagged {v['flagged']}, precision {v['precision']}, "
             f"recall {v['recall']}"
+        )
+
+
+def _print_victim_retrain(output: Path, r: dict) -> None:
+    tr = r["train"]
+    out.print(
+        f"model {output}: trained on {tr['signals']:,} at_risk signals before {r['cut']} "
+        f"({tr['people']:,} people, {tr['positive_signals']} labelled at risk)"
+    )
+
+    def f(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
+    for k in ("before", "after"):
+        v = r[k]
+        tiers = "; ".join(
+            f"{t.removesuffix('_or_above')}+ {v[t]['people']} (p {f(v[t]['precision'])}, "
+            f"r {f(v[t]['recall'])})"
+            for t in ("high_or_above", "medium_or_above", "low_or_above")
+        )
+        out.print(
+            f"{k:>6} ({v['model']}) on {v['people']:,} people after the cut "
+            f"({v['at_risk_people']} at risk): AUC {f(v['auc'])}; {tiers}",
+            markup=False,
         )

@@ -188,6 +188,15 @@ def _print(r: dict) -> None:
         rows.append(
             (f"{action} peak/day (capacity {_fmt(cap)})", lv.get("peak", 0), cv.get("peak", 0))
         )
+        per_area = cv.get("capacity_per_area_day", lv.get("capacity_per_area_day"))
+        if per_area is not None:
+            rows.append(
+                (
+                    f"{action} over {per_area}/area/day (area-days)",
+                    f"{lv.get('over_area_capacity', 0)} ({lv.get('area_days_over_capacity', 0)})",
+                    f"{cv.get('over_area_capacity', 0)} ({cv.get('area_days_over_capacity', 0)})",
+                )
+            )
     for name, a, b in rows:
         t.add_row(name, _fmt(a), _fmt(b))
     out.print(t)

@@ -85,6 +85,14 @@ def sim_cmd(
 @app.command("score")
 def score_cmd(
     world: Annotated[Path, typer.Argument(help="A directory written by `fanzha sim`.")],
+    field_outcomes: Annotated[
+        bool,
+        typer.Option(
+            "--field-outcomes",
+            help="A simulated field team records what its calls and home visits found "
+            "(dissuaded / already paid / unreachable): labels for `fanzha model retrain`.",
+        ),
+    ] = False,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -108,7 +116,7 @@ def score_cmd(
                 run_task = bar.add_task("run detectors", total=total)
             bar.update(run_task, completed=done, total=total)
 
-        result = score_world(world, db, ingest_progress, run_progress)
+        result = score_world(world, db, ingest_progress, run_progress, field_outcomes)
     if json:
         print_json(result)
         return

@@ -1,4 +1,5 @@
-"""`fanzha sites find`: new fraud sites from visits before payments, as suspected intel."""
+"""`fanzha sites find`: new fraud sites and apps (visits or installs before payments, young
+domains, look-alikes), as suspected intel."""
 
 from __future__ import annotations
 
@@ -19,32 +20,49 @@ def find_cmd(
     min_people: Annotated[int, typer.Option("--min-people", min=1)] = 2,
     min_share: Annotated[float, typer.Option("--min-share", min=0.0, max=1.0)] = 0.5,
     before_hours: Annotated[int, typer.Option("--before-hours", min=1)] = 24,
+    young_days: Annotated[
+        int, typer.Option("--young-days", min=0, help="A domain this young needs one victim.")
+    ] = 90,
+    apps: Annotated[
+        bool, typer.Option("--apps", help="New fraud apps (from installs) instead of sites.")
+    ] = False,
     suspect: Annotated[
         bool, typer.Option("--suspect", help="Log each as a centre report (suspected intel).")
     ] = False,
     db: DbOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Domains warned or defrauded people visit shortly before paying, and few others visit."""
-    from fanzha.investigate.sites import as_reports, find_new_sites
+    """Domains (or with --apps, apps) warned or defrauded people reach shortly before paying and
+    few others reach; young domains and look-alikes of brands, banks and government sites."""
+    from fanzha.investigate.sites import as_reports, find_new_apps, find_new_sites
 
     with store(db, read_only=not suspect) as s:
-        found = find_new_sites(s, min_people, min_share, before_hours)
+        if apps:
+            found = find_new_apps(s, min_people, min_share, before_hours)
+        else:
+            found = find_new_sites(s, min_people, min_share, before_hours, young_days=young_days)
         logged = 0
         if suspect and found.height:
             from fanzha.ingest import ingest_rows
 
             rows = [
-                {k: (v.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if k == "ts" else v)
-                 for k, v in r.items() if v is not None}
+                {
+                    k: (v.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if k == "ts" else v)
+                    for k, v in r.items()
+                    if v is not None
+                }
                 for r in as_reports(found, dt.datetime.now(dt.UTC)).to_pylist()
             ]
             logged = ingest_rows(s, "report", rows, origin="fanzha sites find").total("accepted")
-    rows = found.select("domain", "marked_payers", "visitors", "evidence").to_dicts() \
-        if found.height else []
+    key, what = ("app_id", "apps") if apps else ("domain", "sites")
+    cols = [key, "marked_payers", "users" if apps else "visitors", "evidence"]
+    cols += ["app_name"] if apps else ["imitates", "age_days"]
+    rows = found.select([c for c in cols if c in found.columns]).to_dicts() if found.height else []
     if json:
-        print_json({"sites": rows, "reported": logged})
+        print_json({what: rows, "reported": logged})
         return
     for r in rows:
-        out.print(f"{r['domain']}: {r['evidence']}")
-    out.print(f"{len(rows)} new suspected sites" + (f"; {logged} reports logged" if suspect else ""))
+        out.print(f"{r[key]}: {r['evidence']}")
+    out.print(
+        f"{len(rows)} new suspected {what}" + (f"; {logged} reports logged" if suspect else "")
+    )

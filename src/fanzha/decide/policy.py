@@ -75,6 +75,9 @@ class Policy:
     rules: tuple[Rule, ...]
     detectors: dict[str, dict[str, Any]] = field(default_factory=dict)
     capacity: dict[str, Capacity] = field(default_factory=dict)  # action -> daily capacity
+    # county code (a person's `area` from victim_risk) -> the police station whose per_area
+    # capacity serves it; a county not listed is its own area
+    areas: dict[str, str] = field(default_factory=dict)
 
 
 def policy_connection() -> duckdb.DuckDBPyConnection:
@@ -148,6 +151,11 @@ def parse_policy(text: str) -> Policy:
     if not isinstance(detectors, dict):
         raise FanzhaError("policy: 'detectors' must map detector names to settings")
     capacity = _capacity(doc.get("capacity") or {})
+    areas = doc.get("areas") or {}
+    if not isinstance(areas, dict) or not all(
+        isinstance(v, str) and v and not isinstance(k, bool) for k, v in areas.items()
+    ):
+        raise FanzhaError("policy: 'areas' must map county codes to police station names")
     version = hashlib.sha256(text.encode()).hexdigest()[:12]
     policy = Policy(
         str(doc.get("name", "unnamed")),
@@ -157,6 +165,7 @@ def parse_policy(text: str) -> Policy:
         tuple(rules),
         {k: dict(v or {}) for k, v in detectors.items()},
         capacity,
+        {str(k): v for k, v in areas.items()},
     )
     _compile(policy)
     return policy
@@ -164,7 +173,9 @@ def parse_policy(text: str) -> Policy:
 
 def _capacity(doc: Any) -> dict[str, Capacity]:
     if not isinstance(doc, dict):
-        raise FanzhaError("policy: 'capacity' must map actions to {per_day|agents+per_agent|per_area}")
+        raise FanzhaError(
+            "policy: 'capacity' must map actions to {per_day|agents+per_agent|per_area}"
+        )
     out = {}
     names = ("per_day", "agents", "per_agent", "per_area")
     for action, c in doc.items():

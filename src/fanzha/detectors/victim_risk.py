@@ -17,14 +17,19 @@ Weak signs alone (below `min_exposure`, e.g. a meeting app's screen share) raise
 actions are the policy's (`default_policy.yaml`), not this detector's: it emits a score and the
 facts behind it (age, family number, accounts for a bank hold). Signals: role "at_risk" on the
 person.
-Cannot see: people without a SIM card event (age unknown), family ties not registered, money
-moved in cash or by someone else's account.
+The score is hand-weighted (the bonuses in the settings) unless `model` names a file from
+`fanzha model retrain --model victim-risk`: learned weights of the same facts, which every signal
+carries in its details (fanzha.models.victims).
+The person's `area` (county code of the SIM holder's registered address, else the county that
+issued their ID number) tells dispatch which police station's home-visit capacity they use.
+Cannot see: people without a SIM card event (age and area unknown), family ties not registered,
+money moved in cash or by someone else's account.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import polars as pl
@@ -40,6 +45,7 @@ from fanzha.engine.protocol import (
     signals_key,
 )
 from fanzha.events import TS_TYPE
+from fanzha.models.victims import VictimRiskModel, features
 
 PEOPLE_SCHEMA = pa.schema(
     [
@@ -49,6 +55,7 @@ PEOPLE_SCHEMA = pa.schema(
         pa.field("birth", pa.date32()),
         pa.field("family_phone", pa.string()),
         pa.field("open", pa.bool_()),
+        pa.field("county", pa.string()),
     ]
 )
 ACCOUNTS_SCHEMA = pa.schema(
@@ -95,6 +102,9 @@ class VictimRiskSettings:
     long_talk_bonus: float = 0.1
     transfer_hours: float = 48.0  # a new-payee transfer this soon after exposure is urgent
     score_new_payee: float = 0.95
+    # a model file from `fanzha model retrain --model victim-risk`: learned weights of the same
+    # facts instead of the bonuses above; None = the hand-weighted score
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,11 @@ class VictimRisk:
     settings: VictimRiskSettings = VictimRiskSettings()
     name: ClassVar[str] = "victim_risk"
     kinds: ClassVar[tuple[str, ...]] = ("card", "transfer")
+    _model: VictimRiskModel | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        m = self.settings.model
+        object.__setattr__(self, "_model", VictimRiskModel.load(m) if m else None)
 
     @property
     def signal_inputs(self) -> tuple[str, ...]:
@@ -191,11 +206,15 @@ class VictimRisk:
         self, batch: Batch, state: State, new_state: dict[str, pa.Table]
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         people = pl.from_arrow(state["people"])
+        if "county" not in people.columns:  # a checkpoint from before areas were kept
+            people = people.with_columns(county=pl.lit(None, pl.String))
         accounts = pl.from_arrow(state["accounts"])
         cards = batch.get("card")
         if cards is None or cards.num_rows == 0:
             return people, accounts
         c = pl.from_arrow(cards)
+        if "holder_county" not in c.columns:
+            c = c.with_columns(holder_county=pl.lit(None, pl.String))
         sims = c.filter(pl.col.card_type == "sim").select(
             phone=pl.col.card_number,
             seq=pl.col.seq,
@@ -203,6 +222,8 @@ class VictimRisk:
             birth=pl.col.id_number.str.slice(6, 8).str.to_date("%Y%m%d", strict=False),
             family_phone=pl.col.family_phone,
             open=pl.col.action.fill_null("open") == "open",
+            # the police station's area: the registered address, else the ID's issuing county
+            county=pl.coalesce(pl.col.holder_county, pl.col.id_number.str.slice(0, 6)),
         )
         banks = c.filter((pl.col.card_type == "bank") & (pl.col.action.fill_null("open") == "open"))
         banks = banks.select("id_number", account=pl.col.card_number, seq=pl.col.seq)
@@ -277,12 +298,18 @@ class VictimRisk:
             values=pl.len(),
             detectors=pl.col.detector.unique().sort(),
         )
-        facts = win.sort("seq").group_by(key).agg(
-            pl.first("person", "t_seq", "t_ts", "t_evidence", "t_via", "t_via_kind", "t_detector"),
-            days=pl.col.ts.dt.date().n_unique(),
-            talk_s=pl.col.duration_s.filter(pl.col.channel.str.starts_with("call")).sum(),
-            fraud_type=pl.col.fraud_type.drop_nulls().last(),
-            known=pl.col.known.filter(pl.col.via == pl.col.t_via).any(),
+        facts = (
+            win.sort("seq")
+            .group_by(key)
+            .agg(
+                pl.first(
+                    "person", "t_seq", "t_ts", "t_evidence", "t_via", "t_via_kind", "t_detector"
+                ),
+                days=pl.col.ts.dt.date().n_unique(),
+                talk_s=pl.col.duration_s.filter(pl.col.channel.str.starts_with("call")).sum(),
+                fraud_type=pl.col.fraud_type.drop_nulls().last(),
+                known=pl.col.known.filter(pl.col.via == pl.col.t_via).any(),
+            )
         )
         return combined.join(facts, on=key).filter(pl.col.strong).rename({key: "key"})
 
@@ -373,6 +400,7 @@ class VictimRisk:
             birth="birth",
             family_phone="family_phone",
             open="open",
+            county="county",
         ).sort("seq")
         hits = hits.sort("seq").join_asof(
             who, on="seq", by="person", strategy="backward", check_sortedness=False
@@ -380,6 +408,7 @@ class VictimRisk:
         hits = hits.with_columns(
             id_number=pl.when(pl.col.open).then(pl.col.id_number),
             family_phone=pl.when(pl.col.open).then(pl.col.family_phone),
+            area=pl.when(pl.col.open).then(pl.col.county),
             age=pl.when(pl.col.open)
             .then((pl.col.t_ts.dt.date() - pl.col.birth).dt.total_days() // 365.2425)
             .cast(pl.Int64),
@@ -397,30 +426,23 @@ class VictimRisk:
                 .sort()
             )
         )
-        hits = hits.join(accts, on="key", how="left")
-        bonus = (
-            pl.when(pl.col.age >= s.old_age)
-            .then(s.old_bonus)
-            .when(pl.col.age >= s.elderly_age)
-            .then(s.elderly_bonus)
-            .otherwise(0.0)
-            + pl.when(pl.col.days >= 2).then(s.repeat_bonus).otherwise(0.0)
-            + pl.when(pl.col.talk_s >= s.long_talk_s).then(s.long_talk_bonus).otherwise(0.0)
+        hits = hits.join(accts, on="key", how="left").rename(
+            {"noisy_or": "exposure", "values": "exposures"}
         )
-        score = (pl.col.noisy_or + bonus).clip(0.0, 1.0)
-        score = (
-            pl.when(pl.col.new_payee)
-            .then(pl.max_horizontal(score, s.score_new_payee))
-            .otherwise(score)
-        )
+        if self._model is None:
+            score = hand_score(s)
+        else:
+            score = pl.Series(self._model.scores(features(hits)), dtype=pl.Float64)
         factors = pl.concat_list(
             pl.when(pl.col.age >= s.elderly_age).then(pl.lit("age ") + pl.col.age.cast(pl.String)),
             pl.when(pl.col.days >= 2).then(pl.col.days.cast(pl.String) + " days of contact"),
             pl.when(pl.col.talk_s >= s.long_talk_s).then(
                 (pl.col.talk_s // 60).cast(pl.String) + " min of talk"
             ),
-            pl.when(pl.col.values > 1).then(
-                pl.lit("exposed through ") + pl.col.values.cast(pl.String) + " numbers/sites/apps"
+            pl.when(pl.col.exposures > 1).then(
+                pl.lit("exposed through ")
+                + pl.col.exposures.cast(pl.String)
+                + " numbers/sites/apps"
             ),
             pl.when(pl.col.known).then(pl.lit("a number they know (counts half)")),
             pl.when(pl.col.new_payee).then(pl.lit("paying a new payee now")),
@@ -441,14 +463,17 @@ class VictimRisk:
                 via_kind=pl.col.t_via_kind,
                 trigger=pl.col.t_detector,
                 age=pl.col.age,
+                area=pl.col.area,
                 family_phone=pl.col.family_phone,
                 id_number=pl.col.id_number,
                 accounts=pl.col.accounts,
-                exposures=pl.col.values,
+                exposure=pl.col.exposure.round(6),
+                exposures=pl.col.exposures,
                 detectors=pl.col.detectors,
                 days=pl.col.days,
                 talk_s=pl.col.talk_s,
                 new_payee=pl.col.new_payee,
+                known=pl.col.known,
                 payee_account=pl.col.payee_account,
                 amount_fen=pl.col.amount_fen,
                 factors=pl.col.factors,
@@ -456,6 +481,23 @@ class VictimRisk:
             event_ids=pl.concat_list(pl.col.key),
         )
         return signals_from(df, self.name, ["key"])
+
+
+def hand_score(s: VictimRiskSettings) -> pl.Expr:
+    """The hand-weighted risk of at_risk facts (columns of `fanzha.models.victims.FACTS`)."""
+    bonus = (
+        pl.when(pl.col.age >= s.old_age)
+        .then(s.old_bonus)
+        .when(pl.col.age >= s.elderly_age)
+        .then(s.elderly_bonus)
+        .otherwise(0.0)
+        + pl.when(pl.col.days >= 2).then(s.repeat_bonus).otherwise(0.0)
+        + pl.when(pl.col.talk_s >= s.long_talk_s).then(s.long_talk_bonus).otherwise(0.0)
+    )
+    score = (pl.col.exposure + bonus).clip(0.0, 1.0)
+    return (
+        pl.when(pl.col.new_payee).then(pl.max_horizontal(score, s.score_new_payee)).otherwise(score)
+    )
 
 
 _EXPOSED = {

@@ -58,6 +58,7 @@ class DispatchSummary:
     carried: int = 0  # served on a later day than due: their day's capacity was full
     # over capacity: who waits and why (pending: the next dispatch tries again)
     deferred: list[dict[str, Any]] = field(default_factory=list)
+    deferred_per_area: dict[str, int] = field(default_factory=dict)  # area -> deferred tasks
     escalate: list[dict[str, Any]] = field(default_factory=list)  # the deferred high-tier ones
     by_channel: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -75,7 +76,7 @@ def task_id(alert_id: str, action: str) -> str:
     return sha256_32_one(f"{alert_id}\x1f{action}")
 
 
-def _contexts(store: Store, alerts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def alert_contexts(store: Store, alerts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """alert_id -> details of its latest signal that carries them (victim risk's)."""
     sigs = pl.from_arrow(store.signals().select(["signal_id", "seq", "details"]))
     ids = pl.DataFrame(
@@ -100,14 +101,27 @@ def _contexts(store: Store, alerts: list[dict[str, Any]]) -> dict[str, dict[str,
     return out
 
 
+def alert_areas(
+    alerts: list[dict[str, Any]], ctx: dict[str, dict[str, Any]], areas: dict[str, str] | None
+) -> dict[str, str]:
+    """alert_id -> the capacity area of its person: victim risk's `area` (a county code) through
+    the policy's `areas` (county -> police station); "unknown" when the signal has none."""
+    areas = areas or {}
+    out = {}
+    for a in alerts:
+        county = ctx.get(a["alert_id"], {}).get("area")
+        out[a["alert_id"]] = areas.get(str(county), str(county)) if county else "unknown"
+    return out
+
+
 def _verdicts(
     alerts: list[dict[str, Any]],
     known: dict[str, dict[str, Any]],
+    area: dict[str, str],
     ctx: dict[str, dict[str, Any]],
     capacity: dict[str, Capacity],
 ) -> dict[str, Verdict]:
     """Which pending tasks each channel's daily capacity lets through (see capacity.py)."""
-    area = {a["alert_id"]: str(ctx.get(a["alert_id"], {}).get("area") or "unknown") for a in alerts}
     used: Counter = Counter()
     for t in known.values():
         if t["status"] == "sent" and t["action"] in capacity:
@@ -145,19 +159,22 @@ def dispatch(
     templates: Templates | None = None,
     limit: int | None = None,
     capacity: dict[str, Capacity] | None = None,
+    areas: dict[str, str] | None = None,
 ) -> DispatchSummary:
     """Send every alert action not sent yet; record each task. Returns what happened.
 
     With `capacity` (the policy's), tasks beyond a channel's day are served by expected loss
-    averted, carried to the next day, and what still does not fit is recorded as deferred."""
+    averted, carried to the next day, and what still does not fit is recorded as deferred.
+    `areas` (the policy's) maps a person's county to the police station whose capacity serves it."""
     templates = templates or Templates.load()
     summary = DispatchSummary()
     alerts = [a for a in store.alerts().to_pylist() if a["entity_kind"] == "phone"]
     known = {t["task_id"]: t for t in store.tasks().to_pylist()}
     had_tasks = {t["alert_id"] for t in known.values()}
     alerts.sort(key=lambda a: (a["first_ts"], a["alert_id"]))
-    ctx = _contexts(store, alerts)
-    verdicts = _verdicts(alerts, known, ctx, capacity) if capacity else {}
+    ctx = alert_contexts(store, alerts)
+    area = alert_areas(alerts, ctx, areas)
+    verdicts = _verdicts(alerts, known, area, ctx, capacity) if capacity else {}
     pending: list[dict[str, Any]] = []
     try:
         for a in alerts:
@@ -171,7 +188,11 @@ def dispatch(
                     break
                 v = verdicts.get(tid)
                 if v is not None and v.served_day is None:
-                    pending.append(_deferred(sink, a, action, tid, prev, v.reason or "", summary))
+                    pending.append(
+                        _deferred(
+                            sink, a, action, tid, prev, v.reason or "", area[a["alert_id"]], summary
+                        )
+                    )
                     continue
                 if v is not None and v.reason:
                     summary.carried += 1
@@ -206,18 +227,21 @@ def _deferred(
     tid: str,
     prev: dict[str, Any] | None,
     reason: str,
+    area: str,
     summary: DispatchSummary,
 ) -> dict[str, Any]:
     """A task over capacity: recorded as deferred with its reason, sent by a later dispatch."""
     item = {
         "task_id": tid,
         "entity": a["entity"],
+        "area": area,
         "action": action,
         "tier": a["tier"],
         "score": a["score"],
         "reason": reason,
     }
     summary.deferred.append(item)
+    summary.deferred_per_area[area] = summary.deferred_per_area.get(area, 0) + 1
     if a["tier"] == TIERS[-1]:
         summary.escalate.append(item)
     return {

@@ -1150,9 +1150,42 @@ def run_trace(
     return result, entries
 
 
+CASE_TRACES = {"case_id": pl.String, "measure": pl.String, "key": pl.String, "fen": pl.Int64}
+
+
+def case_traces(index: TransferIndex, cases: pl.DataFrame, settings: TraceSettings) -> pl.DataFrame:
+    """Each police case of `cases` (case events) traced as of the time it was reported, one row
+    per account or transfer: case_id, measure, key, fen where measure is
+    - "frozen": key an account, fen the traced money still in it at the report (what an
+      emergency freeze issued then can hold);
+    - "traced": key a transfer id, fen the money the trace followed through it, tracing on for
+      `window_hours` after the report.
+    Cases are independent: any split of the cases by case_id gives the same rows."""
+    s = settings
+    out = [pl.DataFrame(schema=CASE_TRACES)]
+    for rows in cases.sort("seq").partition_by("case_id", maintain_order=True):
+        roots = roots_for_case(index, rows)
+        if not roots:
+            continue
+        case_id = rows["case_id"][0]
+        reported = to_ms(rows["ts"].max())
+        assert reported is not None
+        now = trace(index, roots, s, as_of=reported)
+        frozen = now.freeze_orders().select(key="account", fen="amount_fen")
+        later = trace(index, roots, s, as_of=reported + int(s.window_hours * MS_HOUR))
+        traced = later.traced_fen().select(key="transfer_id", fen="traced_fen")
+        for measure, df in (("frozen", frozen), ("traced", traced)):
+            out.append(
+                df.select(
+                    case_id=pl.lit(case_id), measure=pl.lit(measure), key="key", fen="fen"
+                ).cast(CASE_TRACES)  # type: ignore[arg-type]
+            )
+    return pl.concat(out)
+
+
 def scorecard_predictions(store: Any, settings: TraceSettings | None = None) -> dict[str, Any]:
     """What the simulator's scorecard compares with its truth, from a store holding a world:
-    each case (police-confirmed losses) traced as of the time it was reported.
+    each case (police-confirmed losses) traced as of the time it was reported (`case_traces`).
 
     - traced: transfer_id, traced_fen — the money the traces followed through each transfer,
       tracing on for `window_hours` after the report (for funds.money_traced_share);
@@ -1166,28 +1199,18 @@ def scorecard_predictions(store: Any, settings: TraceSettings | None = None) -> 
     index = TransferIndex.from_store(store)
     top = store.max_seq()
     cases = pl.from_arrow(store.read_events("case", 0, top))
-    traced = []
-    frozen = []
     assert isinstance(cases, pl.DataFrame)
-    for rows in cases.partition_by("case_id", maintain_order=True):
-        roots = roots_for_case(index, rows)
-        if not roots:
-            continue
-        reported = to_ms(rows["ts"].max())
-        assert reported is not None
-        now = trace(index, roots, s, as_of=reported)
-        frozen.append(now.freeze_orders().select("account", frozen_fen="amount_fen"))
-        later = trace(index, roots, s, as_of=reported + int(s.window_hours * MS_HOUR))
-        traced.append(later.traced_fen())
+    ct = case_traces(index, cases, s)
     transfers = pl.from_arrow(store.read_events("transfer", 0, top))
     assert isinstance(transfers, pl.DataFrame)
     mules = mule_scores(transfers, cases)
-    empty = pl.DataFrame(schema={"account": pl.String, "frozen_fen": pl.Int64})
-    no_trace = pl.DataFrame(schema={"transfer_id": pl.String, "traced_fen": pl.Int64})
+    measure = pl.col.measure
     return {
-        "traced": pl.concat([no_trace, *traced])
-        .group_by("transfer_id")
-        .agg(pl.col.traced_fen.max()),
-        "frozen": pl.concat([empty, *frozen]).group_by("account").agg(pl.col.frozen_fen.sum()),
+        "traced": ct.filter(measure == "traced")
+        .group_by(transfer_id="key")
+        .agg(traced_fen=pl.col.fen.max()),
+        "frozen": ct.filter(measure == "frozen")
+        .group_by(account="key")
+        .agg(frozen_fen=pl.col.fen.sum()),
         "mules": set(mules.filter(pl.col.label == 1)["account"].to_list()),
     }

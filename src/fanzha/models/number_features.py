@@ -294,7 +294,12 @@ def features(all_legs: pl.DataFrame, rows: np.ndarray, start: np.ndarray, s: Win
 
 def offline(calls: pa.Table | None, sms: pa.Table | None, s: WindowSettings) -> pl.DataFrame:
     """Every scorable leg of a whole log at once (for training): number, seq, ts, FEATURES."""
-    lg = legs({"call": calls, "sms": sms}, None).sort("number", "seq", maintain_order=True)
+    return scored(legs({"call": calls, "sms": sms}, None).sort("number", "seq"), s)
+
+
+def scored(lg: pl.DataFrame, s: WindowSettings) -> pl.DataFrame:
+    """`offline` on legs sorted by number then log order, that hold every leg of their numbers
+    (so a Spark partition of whole numbers gives those numbers' rows): number, seq, ts, FEATURES."""
     w = windows(lg, s)
     rows = w.filter(pl.col.out & (pl.col.n_out >= s.min_out))
     f = features(lg, rows["i"].to_numpy(), rows["start"].to_numpy(), s)

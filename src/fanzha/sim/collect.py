@@ -8,7 +8,8 @@ warned at the alert's first event time. Fraud numbers: the numbers `fraud_number
 outcomes recorded against them. Funds (fanzha.investigate.funds): each case traced as of its
 report, what a freeze then could hold, batch mule labels. Accounts: the freeze / cancel list
 entries of the rings investigation (`ref` "rings:<ring>"): accounts are black accounts in that
-ring, orders are promotion abuse. Cards: every card `card_risk` signalled. Decide: the transfers the
+ring, orders are promotion abuse. Cards: every card `fanzha cards act` lists. Sites: the domains and apps
+`fanzha sites find` lists. Decide: the transfers the
 transfer decider holds, replayed as of just before each. Leaks: the
 leak-source investigation ranks the sites of each refund-scam victim; the access watch's alerts
 name the insider accesses. Every other capability
@@ -188,6 +189,8 @@ def collect_predictions(store: Store) -> Predictions:
         leak_sources=collect_leak_sources(store),
         insider_accesses=collect_insider_accesses(store),
         cards=collect_cards(store),
+        fraud_domains=collect_fraud_domains(store),
+        fraud_apps=collect_fraud_apps(store),
         held_transfers=collect_held_transfers(store),
         **scorecard_predictions(store),
     )
@@ -202,16 +205,29 @@ def collect_held_transfers(store: Store) -> set[str]:
 
 
 def collect_cards(store: Store) -> set[tuple[str, str]]:
-    """(card_type, card_number) of every card `card_risk` signalled, for the operators' and
-    banks' lists."""
-    sig = pl.from_arrow(store.signals())
-    if not sig.height:
-        return set()
-    cards = sig.filter(pl.col.detector == "card_risk").select(
-        card_type=pl.col.details.str.json_path_match("$.card_type"),
-        card_number=pl.col.details.str.json_path_match("$.card_number"),
-    )
-    return set(cards.iter_rows())
+    """(card_type, card_number) of every card `fanzha cards act` lists: card_risk's signals and
+    the batch rules (mule scores, branches whose cards turn bad)."""
+    from fanzha.investigate.cards import flagged_cards
+
+    f = flagged_cards(store)
+    return set(f.select("card_type", "card_number").iter_rows()) if f.height else set()
+
+
+def collect_fraud_domains(store: Store) -> set[str]:
+    """The domains `fanzha sites find` lists, including those intelligence already held (the
+    engine's fraud_url suspects them as they come: still found)."""
+    from fanzha.investigate.sites import find_new_sites
+
+    found = find_new_sites(store, exclude_known=False)
+    return set(found["domain"].to_list())
+
+
+def collect_fraud_apps(store: Store) -> set[str]:
+    """The apps `fanzha sites find --apps` lists."""
+    from fanzha.investigate.sites import find_new_apps
+
+    found = find_new_apps(store, exclude_known=False)
+    return set(found["app_id"].to_list())
 
 
 def collect_numbers(store: Store, detectors: tuple[str, ...] = NUMBER_DETECTORS) -> set[str]:
@@ -225,5 +241,3 @@ def collect_numbers(store: Store, detectors: tuple[str, ...] = NUMBER_DETECTORS)
         & (pl.col.details.str.json_path_match("$.role") == "suspect")
     )
     return set(suspects["entity"].to_list())
-
-

@@ -860,6 +860,56 @@ def _domain_type(domain: str) -> str:
     return ""
 
 
+CHEAP_REGISTRARS = ("namesilo", "gname", "dynadot", "porkbun")  # privacy-friendly, cheap
+
+
+def domain_records(sc: dict, clock: Clock, seed: int, gangs: list[Gang], ev: Events) -> None:
+    """What a passive-DNS / WHOIS / ICP feed says of the visited domains: the gangs' sites were
+    registered days before the period at a cheap registrar and never filed; the big sites years
+    ago, filed with an ICP number; the small sites any time, some days ago, a few filed."""
+    from fanzha.sim.life import LEGIT_DOMAINS, small_sites
+
+    rng = stream(seed, "domains")
+    fraud = sorted({d for g in gangs for d in g.domains})
+    small = small_sites(sc, clock, seed)
+    m, n, k = len(fraud), len(LEGIT_DOMAINS), small.height
+    reg = np.concatenate(
+        [
+            clock.start_ms - rng.integers(2 * DAY_MS, 30 * DAY_MS, m),
+            clock.start_ms - rng.integers(5 * 365, 25 * 365, n) * DAY_MS,
+            small["registered_ts"].to_numpy(),
+        ]
+    )
+    seen = reg + rng.integers(HOUR_MS, 2 * DAY_MS, m + n + k)
+    filed = rng.random(k) < 0.3
+    icp = (
+        [None] * m
+        + [f"京ICP备{int(x):08d}号" for x in rng.integers(10**7, 10**8, n)]
+        + [
+            f"桂ICP备{int(x):08d}号" if f else None
+            for x, f in zip(rng.integers(10**7, 10**8, k), filed, strict=True)
+        ]
+    )
+    registrar = (
+        [CHEAP_REGISTRARS[int(i)] for i in rng.integers(0, 4, m)]
+        + ["alibaba-cloud"] * n
+        + [(*CHEAP_REGISTRARS, "alibaba-cloud", "dnspod")[int(i)] for i in rng.integers(0, 6, k)]
+    )
+    ev.add(
+        "domain",
+        pl.DataFrame(
+            {
+                "ts": np.concatenate([seen[:m], np.full(n, clock.start_ms), seen[m + n :]]),
+                "domain": fraud + list(LEGIT_DOMAINS) + small["domain"].to_list(),
+                "registered_ts": reg,
+                "first_seen_ts": seen,
+                "registrar": registrar,
+                "icp": pl.Series(icp, dtype=pl.String),
+            }
+        ),
+    )
+
+
 def refund_scam(
     P, sc, clock, seed, ev, truth, leaked: pl.DataFrame, contacts: Contacts, payments: list
 ) -> Gang | None:

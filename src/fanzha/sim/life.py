@@ -1170,6 +1170,85 @@ def visits(P: Population, sc: dict, clock: Clock, seed: int, ev: Events) -> None
         )
 
 
+SMALL_SITE_SYLLABLES = (
+    "hua",
+    "mei",
+    "lin",
+    "shan",
+    "feng",
+    "yun",
+    "chun",
+    "tian",
+    "ming",
+    "qing",
+    "hong",
+    "bai",
+    "song",
+    "zhu",
+    "he",
+    "jiang",
+    "hai",
+    "xing",
+    "lan",
+    "yue",
+)
+SMALL_SITE_WORDS = ("luntan", "blog", "news", "jia", "che", "tu", "yx", "wiki", "shequ", "home")
+SMALL_SITE_TLDS = ("com", "cn", "net", "com.cn", "top", "xyz")
+
+
+def small_sites(sc: dict, clock: Clock, seed: int) -> pl.DataFrame:
+    """domain, registered_ts, weight: ordinary small sites (names of two syllables and a word),
+    a share of them young: young and obscure is no sign of fraud by itself."""
+    rng = stream(seed, "small-sites")
+    life = sc["life"]
+    n = int(life["small_sites"])
+    a, b = rng.integers(0, len(SMALL_SITE_SYLLABLES), (2, n))
+    w = rng.integers(0, len(SMALL_SITE_WORDS), n)
+    t = rng.integers(0, len(SMALL_SITE_TLDS), n)
+    names = [
+        f"{SMALL_SITE_SYLLABLES[i]}{SMALL_SITE_SYLLABLES[j]}-{SMALL_SITE_WORDS[k]}.{SMALL_SITE_TLDS[m]}"
+        for i, j, k, m in zip(a, b, w, t, strict=True)
+    ]
+    young = rng.random(n) < life["small_site_young_share"]
+    age_days = np.where(young, rng.integers(3, 80, n), rng.integers(400, 6000, n))
+    reg = clock.start_ms - age_days * DAY_MS - rng.integers(0, DAY_MS, n)
+    return pl.DataFrame(
+        {"domain": names, "registered_ts": reg, "weight": 1.0 / (1 + rng.permutation(n))}
+    ).unique("domain", keep="first", maintain_order=True)
+
+
+def small_site_visits(P: Population, sc: dict, clock: Clock, seed: int, ev: Events) -> None:
+    """Visits to the small sites, by popularity (a few busy, most seen by a handful)."""
+    rng = stream(seed, "small-site-visits")
+    sites = small_sites(sc, clock, seed)
+    p = (sites["weight"] / sites["weight"].sum()).to_numpy()
+    smart = np.flatnonzero((P.phone > 0) & ~P.feature)
+    life = sc["life"]
+    for d in range(clock.days):
+        m = rng.poisson(
+            len(smart) * life["visits_per_smartphone_day"] * life["small_site_visit_share"]
+        )
+        who = smart[rng.integers(0, len(smart), m)]
+        dom = sites["domain"].gather(rng.choice(len(p), m, p=p))
+        ev.add(
+            "visit",
+            pl.DataFrame(
+                {
+                    "ts": times_in_day(rng, clock, d, m),
+                    "phone": s(P.phone[who]),
+                    "domain": dom,
+                    "url": "https://" + dom + "/",
+                    "ip": ip_strings(
+                        np.full(m, 103),
+                        rng.integers(1, 250, m),
+                        rng.integers(1, 250, m),
+                        np.full(m, 7),
+                    ),
+                }
+            ),
+        )
+
+
 def apps(P: Population, sc: dict, clock: Clock, seed: int, ev: Events) -> None:
     rng = stream(seed, "apps")
     smart = np.flatnonzero((P.phone > 0) & ~P.feature)

@@ -83,7 +83,11 @@ def score_world(
     db: str | None = None,
     ingest_progress: IngestProgress | None = None,
     run_progress: RunProgress | None = None,
+    field_outcomes: bool = False,
 ) -> dict[str, Any]:
+    """Ingest, run, investigate and dispatch a world, and score it against its truth. With
+    `field_outcomes`, a simulated field team records what its calls and visits found
+    (fanzha.sim.outcomes): labels for `fanzha model retrain --model victim-risk`."""
     d = Path(world)
     if not d.is_dir():
         raise FanzhaError(f"{d}: no such world directory")
@@ -111,6 +115,10 @@ def score_world(
         t2 = time.perf_counter()
         sent = dispatch(store, FileSink(sink_dir))
         t_dispatch = time.perf_counter() - t2
+        if field_outcomes:
+            from fanzha.sim.outcomes import field_outcomes as record
+
+            record(store, truth, _world_end(truth))
         predictions = collect_predictions(store)
         n_alerts = store.alerts().num_rows
     result: dict[str, Any] = score(truth, predictions)

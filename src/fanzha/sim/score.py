@@ -32,6 +32,8 @@ class Predictions:
     insider_accesses: set[str] | None = None  # access ids
     held_transfers: set[str] | None = None  # transfer ids a bank hold would stop
     cards: set[tuple[str, str]] | None = None  # (card_type, card_number) opened or sold illicitly
+    fraud_domains: set[str] | None = None  # domains suspected as new fraud sites
+    fraud_apps: set[str] | None = None  # app ids suspected as fraud apps
     # dissuasion tasks: entity, action, status, created_ts, due_ts (UTC ms)
     tasks: pl.DataFrame | None = None
     outcomes: pl.DataFrame | None = None  # task_id, outcome, outcome_ts, due_ts (UTC ms)
@@ -58,6 +60,8 @@ FIELD_CAPABILITY = {
     "insider_accesses": "leaks",
     "held_transfers": "decide",
     "cards": "cards",
+    "fraud_domains": "sites",
+    "fraud_apps": "sites",
     "tasks": "dissuasion",
     "outcomes": "dissuasion",
 }
@@ -120,6 +124,10 @@ METRICS: tuple[tuple[str, str, str, str], ...] = (
     ("decide", "normal_transfers_held", "normal transfers held (lower is better)", "share"),
     ("cards", "precision", "illicit cards precision", "share"),
     ("cards", "recall", "illicit cards recall", "share"),
+    ("sites", "domain_precision", "new fraud domains precision", "share"),
+    ("sites", "domain_recall", "new fraud domains recall", "share"),
+    ("sites", "app_precision", "new fraud apps precision", "share"),
+    ("sites", "app_recall", "new fraud apps recall", "share"),
 )
 CAPABILITIES = tuple(dict.fromkeys(c for c, *_ in METRICS))
 
@@ -325,6 +333,19 @@ def score_cards(truth: Truth, predicted: set[tuple[str, str]]) -> dict[str, Any]
     return {"precision": p, "recall": r}
 
 
+def score_sites(truth: Truth, pred: Predictions) -> dict[str, Any]:
+    """Domains against the gangs' sites; apps against the fake and misused apps victims were
+    told to install (a misused app everyone also uses counts as missed)."""
+    out: dict[str, Any] = {}
+    if pred.fraud_domains is not None:
+        p, r = _pr(pred.fraud_domains, _col_set(truth.get("fraud_urls"), "domain"))
+        out.update(domain_precision=p, domain_recall=r)
+    if pred.fraud_apps is not None:
+        p, r = _pr(pred.fraud_apps, _col_set(truth.get("fraud_apps"), "app_id"))
+        out.update(app_precision=p, app_recall=r)
+    return out
+
+
 def score(truth: Truth, pred: Predictions) -> dict[str, dict[str, Any]]:
     """Every capability's metrics; null where the capability is not built."""
     out: dict[str, dict[str, Any]] = {
@@ -341,6 +362,7 @@ def score(truth: Truth, pred: Predictions) -> dict[str, dict[str, Any]]:
         out["decide"].update(score_decide(truth, pred.held_transfers))
     if pred.cards is not None:
         out["cards"].update(score_cards(truth, pred.cards))
+    out["sites"].update(score_sites(truth, pred))
     if pred.tasks is not None:
         out["dissuasion"].update(score_dissuasion(truth, pred.tasks, pred.outcomes))
     return out
@@ -396,6 +418,8 @@ def truth_as_predictions(truth: Truth) -> Predictions:
         insider_accesses=_col_set(truth.get("leak_accesses"), "access_id"),
         held_transfers=_col_set(truth.get("payments"), "transfer_id"),
         cards=_col_set(truth.get("cards"), "card_type", "card_number"),
+        fraud_domains=_col_set(truth.get("fraud_urls"), "domain"),
+        fraud_apps=_col_set(truth.get("fraud_apps"), "app_id"),
         tasks=(
             targets.select(
                 entity="phone",
@@ -457,5 +481,7 @@ def empty_predictions() -> Predictions:
         insider_accesses=set(),
         held_transfers=set(),
         cards=set(),
+        fraud_domains=set(),
+        fraud_apps=set(),
         tasks=_EMPTY_TASKS,
     )

@@ -102,6 +102,7 @@ def simulate(
     cframe = contacts.frame()
     fraud.contact_events(P, sc, clock, seed, cframe, gangs, ev)
     fraud.insider_sims(P, sc, clock, seed, farm, ev, truth)
+    fraud.domain_records(sc, clock, seed, gangs, ev)
     step("scams")
     victim_pay = fraud.mules(P, sc, clock, seed, payments, ev, truth)
     step("money")
@@ -118,6 +119,7 @@ def simulate(
     life.logins(P, sc, clock, seed, ev)
     life.sign_ups(P, sc, clock, seed, ev)
     life.visits(P, sc, clock, seed, ev)
+    life.small_site_visits(P, sc, clock, seed, ev)
     life.apps(P, sc, clock, seed, ev)
     step("platforms")
 

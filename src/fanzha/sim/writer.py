@@ -211,6 +211,13 @@ def write_world(
 
     _jsonl(get("app").with_columns(ts=_iso()), out / "vendor-x" / "apps.jsonl")
     files.append(_entry("vendor-x/apps.jsonl", "app", "vendor-x"))
+    doms = get("domain")
+    if doms.height:
+        doms = doms.with_columns(
+            ts=_iso(), registered_ts=_iso("registered_ts"), first_seen_ts=_iso("first_seen_ts")
+        )
+    _jsonl(doms, out / "pdns-x" / "domains.jsonl")
+    files.append(_entry("pdns-x/domains.jsonl", "domain", "pdns-x"))
     rep = get("report")
     citizen = rep.filter(pl.col.reporter_kind == "citizen") if rep.height else rep
     police = rep.filter(pl.col.reporter_kind != "citizen") if rep.height else rep

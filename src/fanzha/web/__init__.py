@@ -10,6 +10,7 @@ acts exactly as the API does. ECharts is served from /console/static (copied fro
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -568,6 +569,93 @@ def community_page(request: Request, p: Principal = Depends(centre)) -> HTMLResp
     with request.app.state.db() as s:
         rows = community_stats(s)
     return _page(request, "community.html", {"rows": rows})
+
+
+# --- policy lifecycle -----------------------------------------------------------------------
+
+
+def _policy_page(request: Request, **ctx: Any) -> HTMLResponse:
+    """Versions, a diff of two, the shadow report and a backtest's report (the API's routes)."""
+    from fanzha.api.routers import policy as policy_routes
+
+    db = request.app.state.db
+    versions = policy_routes.versions(db)
+    choices = list(dict.fromkeys([versions["live"], *(v["version"] for v in versions["versions"])]))
+    a, b = ctx.pop("a", None), ctx.pop("b", None)
+    diff = None
+    if a and b:
+        try:
+            diff = policy_routes.diff(a, b, db)["diff"]
+        except HTTPException as e:
+            ctx["error"] = e.detail
+    shadow = policy_routes.shadow_report(db) if versions["shadow"] else None
+    return _page(
+        request,
+        "policy.html",
+        {"versions": versions, "choices": choices, "a": a, "b": b, "diff": diff, "shadow": shadow}
+        | ctx,
+    )
+
+
+@router.get("/policy")
+def policy_page(
+    request: Request,
+    a: str | None = Query(None, max_length=64),
+    b: str | None = Query(None, max_length=64),
+    p: Principal = Depends(centre),
+) -> HTMLResponse:
+    return _policy_page(request, a=a, b=b)
+
+
+@router.post("/policy/backtest")
+def policy_backtest(
+    request: Request,
+    candidate: str = Form(..., max_length=200_000),
+    start: str = Form(..., max_length=40),
+    end: str = Form(..., max_length=40),
+    p: Principal = Depends(centre),
+) -> HTMLResponse:
+    """The API's backtest (POST /v1/policy/backtest) from the console's form: analysts only."""
+    from fanzha.api.routers import policy as policy_routes
+    from fanzha.errors import FanzhaError
+
+    if p.role != "analyst":
+        raise Denied(403, "analyst_only")
+    report, error = None, None
+    try:
+        body = policy_routes.BacktestIn(candidate=candidate, start=start, end=end)
+        report = policy_routes.backtest(body, request.app.state.db)
+    except ValidationError as e:
+        error = str(e.errors()[0]["msg"])[:200]
+    except HTTPException as e:
+        error = str(e.detail)
+    except FanzhaError as e:
+        error = str(e)
+    return _policy_page(
+        request, report=report, candidate=candidate, start=start, end=end, error=error
+    )
+
+
+@router.post("/policy/shadow")
+def policy_shadow(
+    request: Request,
+    act: str = Form(..., max_length=10),
+    reason: str = Form(..., max_length=500),
+    p: Principal = Depends(centre),
+) -> Response:
+    """Promote or drop the shadow policy (the API's routes): analysts only, audited."""
+    from fanzha.api.routers import policy as policy_routes
+
+    if p.role != "analyst":
+        raise Denied(403, "analyst_only")
+    if act not in ("promote", "drop") or not reason.strip():
+        return _back("/console/policy")
+    # no shadow any more (someone else acted): the page shows it
+    with contextlib.suppress(HTTPException):
+        policy_routes.shadow_act(
+            act, policy_routes.ReasonIn(reason=reason.strip()), p, request.app.state.db
+        )
+    return _back("/console/policy")
 
 
 # --- the app --------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from fanzha.api.routers import (
     lists,
     lookup,
     meta,
+    policy,
 )
 
 ROUTERS = [
@@ -31,5 +32,6 @@ ROUTERS = [
     citizen.router,
     decide.router,
     linkage.router,
+    policy.router,
     audit.router,
 ]
