@@ -25,11 +25,12 @@ def at(day: int, hour: float) -> dt.datetime:
 
 
 def access(ts, site, account, action, *, waybill=None, order=None, phone=None, device="pc-01",
-           ip="10.1.1.5", records=1, tools=None, access_id=None) -> dict:
+           ip="10.1.1.5", records=1, tools=None, access_id=None, reason=None,
+           system="WMS") -> dict:
     return {"ts": ts, "site": site, "operator_account": account, "action": action,
-            "system": "WMS", "device_id": device, "ip": ip, "waybill_no": waybill,
+            "system": system, "device_id": device, "ip": ip, "waybill_no": waybill,
             "order_id": order, "subject_phone": phone, "record_count": records,
-            "remote_tools": tools, "access_id": access_id}
+            "remote_tools": tools, "access_id": access_id, "service_ref": reason}
 
 
 def roster(ts, site, account, action, role="printer") -> dict:

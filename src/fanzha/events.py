@@ -435,6 +435,12 @@ _kind(
         Field("record_count", "int", "records returned or exported", min=0, max=10**8, default=1),
         Field("remote_tools", "text", "remote-control programs seen running (comma-separated)"),
         Field("access_id", "token", "the system's own log record id"),
+        Field(
+            "service_ref",
+            "token",
+            "the service ticket, order or business transaction the access was for (a CRM that "
+            "records one: empty means none was given)",
+        ),
     ],
     {
         "ts": "2026-03-02T03:12:00Z",

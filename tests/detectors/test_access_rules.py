@@ -130,3 +130,40 @@ def test_odd_record_numbers_and_tool_lists_do_not_break_it():
     df = run(acc)
     assert set(df["entity"].to_list()) <= {"p-1"}
     assert df.filter(pl.col.rules.list.contains("remote_tool")).height == 2
+
+
+def hall_day(day, clerk="c-1", n=6, site="hall-1"):
+    """A business-hall clerk's ordinary day: every customer look-up carries its service ticket."""
+    return [access(at(day, 9 + i), site, clerk, "query", phone=f"1390000{day:02d}{i:02d}",
+                   system="CRM", reason=f"T{day}-{i}", device=f"{site}-pc") for i in range(n)]
+
+
+def test_an_insider_looking_customers_up_without_a_service_reason():
+    snoop = [access(at(1, 14 + i / 10), "hall-1", "c-2", "query", phone=f"1371111{i:04d}",
+                    system="CRM", device="hall-1-pc") for i in range(6)]
+    df = run([*hall_day(0), *hall_day(1), *snoop])
+    mine = df.filter(pl.col.entity == "c-2").sort("seq")
+    assert mine.height == 6 and all(rs == ["no_service_reason"] for rs in mine["rules"].to_list())
+    scores = mine["score"].to_list()
+    assert max(scores[:4]) < 0.5 <= 0.85 <= min(scores[4:])  # the 5th of the day is an insider
+    assert "no service reason" in mine["evidence"][4] or "service reason" in mine["evidence"][4]
+    assert df.filter(pl.col.entity == "c-1").height == 0  # ticketed look-ups are ordinary
+
+
+def test_no_reason_rule_is_silent_where_the_system_never_records_reasons():
+    acc = [access(at(0, 9 + i / 6), "wh-a", "p-1", "print", waybill=f"YT{100 + 9 * i}",
+                  device="wh-a-pc-01") for i in range(12)]
+    assert run([*warm_day(), *acc]).filter(pl.col.rules.list.contains("no_service_reason")).height == 0
+
+
+def test_unexplained_look_ups_count_per_day_and_across_batches():
+    snoop = [access(at(d, 15 + i / 10), "hall-1", "c-2", "query", phone=f"13722{d}{i:05d}",
+                    system="CRM", device="hall-1-pc") for d in (1, 2) for i in range(3)]
+    events = [*hall_day(0), *snoop]
+    log = as_log({"waybill_access": table("waybill_access", events),
+                  "roster": table("roster", [])})
+    top = sum(t.num_rows for t in log.values())
+    one, _ = run_detector(AccessRules(), log, [top])
+    split, _ = run_detector(AccessRules(), log, [7, 9, top])
+    assert pl.from_arrow(one).sort("signal_id").equals(pl.from_arrow(split).sort("signal_id"))
+    assert pl.from_arrow(one)["score"].max() < 0.5  # 3 a day on two days is not 5 in one

@@ -17,7 +17,11 @@ before it:
 - `night_bulk`: the account has touched >= N records in one night (local 00:00-06:00);
 - `sequential_scan`: >= N records read whose waybill or order numbers follow one another, each
   within minutes of the last: a script walking the numbers, not a packer picking orders;
-- `export_spike`: an export far above the account's own earlier exports.
+- `export_spike`: an export far above the account's own earlier exports;
+- `no_service_reason`: a look-up of a customer's record with no service reason (ticket, order,
+  business transaction) at a site whose system records one (it has given one before): the
+  business-hall insider who looks customers up to sell them (report 003). One such look-up is a
+  slip (low score); the `unexplained_per_day`-th of one account's local day is an insider.
 One signal per flagged access on the operator account (`details.role = "insider"`), with every
 rule that fired, their combined score (noisy-OR) and evidence; the signal that first crosses a
 count (night_bulk, sequential_scan) also names the earlier accesses of the run.
@@ -81,6 +85,10 @@ NIGHTS_SCHEMA = pa.schema(
     [("site", pa.string()), ("account", pa.string()), ("night", pa.int64()),
      ("records", pa.int64()), ("pending", pa.list_(pa.string()))]
 )  # fmt: skip
+REASON_SITES_SCHEMA = pa.schema([("site", pa.string()), ("first_seq", pa.int64())])
+UNEXPLAINED_SCHEMA = pa.schema(
+    [("site", pa.string()), ("account", pa.string()), ("day", pa.int64()), ("n", pa.int64())]
+)
 EXPORTS_SCHEMA = pa.schema(
     [("site", pa.string()), ("account", pa.string()), ("n", pa.int64()), ("total", pa.int64())]
 )
@@ -109,6 +117,9 @@ class AccessRulesSettings:
     score_night_bulk: float = 0.6
     score_sequential: float = 0.6
     score_export_spike: float = 0.7
+    unexplained_per_day: int = 5  # look-ups without a service reason by one account in a day
+    score_no_reason: float = 0.3
+    score_no_reason_many: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -127,6 +138,8 @@ class AccessRules:
             "runs": RUNS_SCHEMA.empty_table(),
             "nights": NIGHTS_SCHEMA.empty_table(),
             "exports": EXPORTS_SCHEMA.empty_table(),
+            "reason_sites": REASON_SITES_SCHEMA.empty_table(),
+            "unexplained": UNEXPLAINED_SCHEMA.empty_table(),
         }
 
     def step(self, batch: Batch, state: State) -> tuple[pa.Table, State]:
@@ -164,6 +177,7 @@ class AccessRules:
             self._night_bulk(a, state, new_state),
             self._sequential(a, state, new_state),
             self._export_spike(a, state, new_state),
+            self._no_reason(a, state, new_state),
         ]
         hits = [h for h in hits if h.height]
         if not hits:
@@ -436,6 +450,53 @@ class AccessRules:
                 + mean.round(0).cast(pl.Int64).cast(pl.String)
             )
             .otherwise(pl.lit(" records in its first export")),
+        )
+
+    def _no_reason(self, a: pl.DataFrame, state: State, new_state: dict) -> pl.DataFrame:
+        s = self.settings
+        ref = pl.col.service_ref.str.strip_chars().replace("", None)
+        a = a.with_columns(ref=ref)
+        old_sites = pl.from_arrow(state.get("reason_sites", REASON_SITES_SCHEMA.empty_table()))
+        sites = (
+            pl.concat(
+                [old_sites, a.filter(pl.col.ref.is_not_null()).select("site", first_seq="seq")]
+            )
+            .group_by("site")
+            .agg(pl.col.first_seq.min())
+            .sort("site")
+        )
+        new_state["reason_sites"] = sites.to_arrow().cast(REASON_SITES_SCHEMA)
+        customer = pl.any_horizontal(
+            pl.col(c).is_not_null() for c in ("subject_phone", "order_id", "waybill_no")
+        )
+        rows = (
+            a.filter(pl.col.action.is_in(TOUCH) & pl.col.ref.is_null() & customer)
+            .join(sites, on="site")
+            .filter(pl.col.seq > pl.col.first_seq)
+            .select(*_G, "day", "seq", "event_id", carry=pl.lit(False), w=pl.lit(1, pl.Int64))
+        )
+        if not rows.height:
+            return pl.DataFrame()
+        old = pl.from_arrow(state.get("unexplained", UNEXPLAINED_SCHEMA.empty_table()))
+        carry = old.join(rows.select(_G).unique(), on=_G).select(
+            *_G, "day", seq=pl.lit(-1, pl.Int64), event_id=pl.lit(None, pl.String),
+            carry=pl.lit(True), w="n",
+        )  # fmt: skip
+        df = (
+            pl.concat([carry, rows])
+            .sort([*_G, "seq"])
+            .with_columns(n=pl.col.w.cum_sum().over([*_G, "day"]))
+        )
+        last = df.group_by(_G).agg(pl.col.day.last(), pl.col.n.last())
+        new_state["unexplained"] = _replace_rows(old, last, UNEXPLAINED_SCHEMA)
+        many = pl.col.n >= s.unexplained_per_day
+        return df.filter(~pl.col.carry).select(
+            "event_id",
+            rule=pl.lit("no_service_reason"),
+            score=pl.when(many).then(s.score_no_reason_many).otherwise(s.score_no_reason),
+            note=pl.lit("a customer's record looked up with no service reason recorded (")
+            + pl.col.n.cast(pl.String)
+            + pl.lit(" such look-ups by this account today; the site records reasons)"),
         )
 
     # --- signals -------------------------------------------------------------------------------
