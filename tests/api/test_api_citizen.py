@@ -166,3 +166,22 @@ def test_without_an_sms_sink_codes_cannot_be_sent(world, tmp_path):
         r = c.post("/v1/citizen/verify", json={"id_number": CITIZEN_ID, "phone": VICTIM},
                    headers={"Authorization": f"Bearer {world[1]['citizen']}"})
     assert r.status_code == 503 and "sms-sink" in r.text
+
+
+def test_a_high_risk_card_in_ones_name_comes_with_its_notice(api):
+    import polars as pl
+
+    from fanzha.investigate.cards import list_entries
+
+    flagged = pl.DataFrame({
+        "card_type": ["sim"], "card_number": [VICTIM], "issuer": ["cmcc"],
+        "reasons": ["turned_bad"], "evidence": ["became a fraud number 3 days after opening"],
+        "id_number": [CITIZEN_ID],
+    })
+    api.store().add_list_entries(list_entries(flagged, now()))
+    h = api.ok("GET", _session(api), "/v1/citizen/me/holdings")
+    phones = {c["number"]: c for c in h["phone_cards"]}
+    notice = phones["138****8000"]["high_risk"]
+    assert notice["list_name"] == "cancel" and "断卡" in notice["reason"]
+    assert phones["137****7000"]["high_risk"] is None
+    assert all(c["high_risk"] is None for c in h["bank_cards"])

@@ -8,10 +8,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from web_world import codes
 
 from api.api_world import CITIZEN_ID, VICTIM
+from fanzha.investigate.cards import list_entries
+from fanzha.linkage import now
+from fanzha.store import open_store
 from fanzha.testing import served
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,6 +34,11 @@ def server(web_world, tmp_path_factory):
     d = tmp_path_factory.mktemp("served")
     db = d / "console.duckdb"
     shutil.copy(path, db)
+    with open_store(str(db)) as s:  # the citizen's phone card became a fraud number (断卡)
+        flagged = pl.DataFrame({"card_type": ["sim"], "card_number": [VICTIM], "issuer": ["cmcc"],
+                                "reasons": ["turned_bad"], "evidence": ["fraud number"],
+                                "id_number": [CITIZEN_ID]})
+        s.add_list_entries(list_entries(flagged, now()))
     sms = d / "sms"
     with served(str(db), "--sms-sink", str(sms), "--engine-every", "0", "--deliver-every", "0",
                 "--log-level", "warning") as (base, _):
@@ -133,6 +142,8 @@ def test_citizen_looks_up_her_id_and_flags_one(server, page):
     page.click("#verify")
     assert page.locator("tr.item").count() == 4
     assert VICTIM not in page.content()
+    assert page.locator("#phone_cards .high-risk").count() == 1  # the 断卡 notice on her card
+    assert "断卡" in page.inner_text("#phone_cards .high-risk")
     page.locator("#bank_cards button.not-mine").click()
     assert page.locator("#flagged").is_visible()
     assert page.locator("#bank_cards .flagged").count() == 1

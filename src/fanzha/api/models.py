@@ -389,6 +389,12 @@ class Session(BaseModel):
     id_number: str = Field(description="The ID, masked.")
 
 
+class HighRiskNotice(BaseModel):
+    list_name: Literal["cancel", "freeze", "watch"]
+    action: str = Field(description="What the operator or bank will do with the card.")
+    reason: str
+
+
 class Holding(BaseModel):
     item_id: str = Field(description="Give this to flag it as not yours.")
     kind: Literal["phone_card", "bank_card", "platform_account"]
@@ -400,6 +406,9 @@ class Holding(BaseModel):
     opened_ts: dt.datetime | None
     closed_ts: dt.datetime | None = None
     flagged: bool = Field(description="You flagged it as not yours.")
+    high_risk: HighRiskNotice | None = Field(
+        None, description="The card is on a high-risk card (断卡) list: what will be done and why."
+    )
 
 
 class Holdings(BaseModel):

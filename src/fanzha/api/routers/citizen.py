@@ -37,6 +37,8 @@ from fanzha.api.models import (
 )
 from fanzha.api.views import notify_partners
 from fanzha.hashing import sha256_32_one
+from fanzha.investigate.cards import LOOKUP_SERVICE
+from fanzha.investigate.cards import REF as CARD_REF
 from fanzha.linkage import DeliveryError, now
 from fanzha.privacy import mask_value
 from fanzha.privacy.masks import keep_ends
@@ -168,6 +170,7 @@ def holdings(s: Store, id_number: str) -> dict[str, list[dict[str, Any]]]:
         for e in s.list_entries("cancel").to_pylist()
         if (e["ref"] or "").startswith("citizen:")
     }
+    high_risk = _high_risk_cards(s)
     out: dict[str, list[dict[str, Any]]] = {
         "phone_cards": [],
         "bank_cards": [],
@@ -189,6 +192,7 @@ def holdings(s: Store, id_number: str) -> dict[str, list[dict[str, Any]]]:
             "flagged": f"citizen:{first['event_id']}" in flagged,
             "partner": first["source"] or first["issuer"],
             "entity_kind": "phone" if ctype == "sim" else "bank_card",
+            "high_risk": high_risk.get(f"{CARD_REF}{ctype}:{number}"),
         }
         if ctype == "bank":
             try:
@@ -216,6 +220,17 @@ def holdings(s: Store, id_number: str) -> dict[str, list[dict[str, Any]]]:
                 "entity_kind": "account",
             }
         )
+    return out
+
+
+def _high_risk_cards(s: Store) -> dict[str, dict[str, str]]:
+    """The cards that `fanzha cards act` put on a high-risk (断卡) list, by their list ref: the
+    notice the holder gets through the look-up service (a cancel beats a freeze beats a watch)."""
+    out: dict[str, dict[str, str]] = {}
+    for name in ("watch", "freeze", "cancel"):
+        for e in s.list_entries(name).to_pylist():
+            if (e["ref"] or "").startswith(CARD_REF) and e["partner"] != LOOKUP_SERVICE:
+                out[e["ref"]] = {"list_name": name, "action": e["action"], "reason": e["reason"]}
     return out
 
 
