@@ -243,29 +243,35 @@ def test_a_spent_sms_budget_defers_the_low_tier_sms_without_escalating(store, tm
     assert [d["entity"] for d in s.deferred] == [VICTIM] and not s.escalate
 
 
-def test_home_visits_are_limited_per_police_station_and_deferred_per_area(db, tmp_path):
-    from fanzha.decide.policy import Capacity
+PEOPLE = [  # phone, holder county, ID, call seconds: all high tier, the elderly higher
+    ("13700000001", "350203", "11010519491231002X", 900),
+    ("13700000002", "350206", "110105199001011232", 400),
+    ("13700000003", "350211", "110105199001011232", 400),
+    ("13700000004", "511025", "110105199001011232", 400),
+]
+# Siming's station covers two counties; Haicang one; 511025 is not mapped: its own area
+AREAS = {"350203": "思明", "350206": "思明", "350211": "海沧"}
 
-    young = "110105199001011232"
-    people = [  # phone, holder county, ID, call seconds: all high tier, the elderly higher
-        ("13700000001", "350203", "11010519491231002X", 900),
-        ("13700000002", "350206", young, 400),
-        ("13700000003", "350211", young, 400),
-        ("13700000004", "511025", young, 400),
-    ]
-    s = open_store(db)
+
+def four_people_in_three_areas(s) -> None:
     ingest_rows(s, "card", [
         {"ts": iso(START - 300 * 24 * H), "card_type": "sim", "card_number": p,
-         "id_number": i, "holder_county": c} for p, c, i, _ in people
+         "id_number": i, "holder_county": c} for p, c, i, _ in PEOPLE
     ])
     ingest_rows(s, "report", [{"ts": iso(START), "reporter_kind": "police", "target_kind": "phone",
                                "target_value": FRAUD, "verdict": "confirm"}])
     ingest_rows(s, "call", [{"ts": iso(START + H), "caller": FRAUD, "callee": p, "duration_s": d}
-                            for p, _, _, d in people])
+                            for p, _, _, d in PEOPLE])
     Engine(s).run()
+
+
+def test_home_visits_are_limited_per_police_station_and_deferred_per_area(db, tmp_path):
+    from fanzha.decide.policy import Capacity
+
+    people, areas = PEOPLE, AREAS
+    s = open_store(db)
+    four_people_in_three_areas(s)
     cap = {"home_visit": Capacity(per_area=1)}
-    # Siming's station covers two counties; Haicang one; 511025 is not mapped: its own area
-    areas = {"350203": "思明", "350206": "思明", "350211": "海沧"}
     try:
         got = dispatch(s, FileSink(tmp_path / "a"), capacity=cap, areas=areas)
         tasks = {(t["entity"], t["action"]): t["status"] for t in s.tasks().to_pylist()}
@@ -278,3 +284,19 @@ def test_home_visits_are_limited_per_police_station_and_deferred_per_area(db, tm
     (d,) = got.deferred
     assert d["area"] == "思明" and "home_visit capacity 1/day in area 思明 full" in d["reason"]
     assert got.deferred_per_area == {"思明": 1} and got.escalate == [d]
+
+
+def test_the_dispatch_command_reports_the_deferred_per_area(cli, db, tmp_path):
+    from fanzha.decide.policy import default_policy_text
+
+    with open_store(db) as s:
+        four_people_in_three_areas(s)
+    policy = tmp_path / "stations.yaml"
+    areas = "".join(f"  '{k}': {v}\n" for k, v in AREAS.items())
+    policy.write_text(default_policy_text() + "\ncapacity:\n  home_visit: {per_area: 1}\n"
+                      + "areas:\n" + areas, encoding="utf-8")
+    cli("policy", "apply", str(policy), "--author", "ops", "--reason", "one visit per station")
+    out = cli("dispatch", "--sink", str(tmp_path / "sink")).output
+    assert "1 deferred (1 high-tier: escalate)" in out
+    assert "deferred in area 思明: 1" in out and "海沧" not in out
+    assert "ESCALATE high-tier home_visit for 13700000002" in out
