@@ -175,6 +175,18 @@ def write_csv(
             w.writerow(r)
 
 
+def ingest_csvs(folder: Any, store: Any, **kinds: Sequence[Mapping[str, Any]]) -> None:
+    """Write each kind's rows as `folder/<kind>.csv` and ingest them all, as a partner would."""
+    from fanzha.ingest import Source, ingest
+
+    sources = []
+    for kind, rows in kinds.items():
+        path = os.path.join(str(folder), f"{kind}.csv")
+        write_csv(path, rows)
+        sources.append(Source(path, kind))
+    ingest(store, sources)
+
+
 @contextlib.contextmanager
 def served(
     db: str, *options: str, env: Mapping[str, str] | None = None, start_s: float = 60.0

@@ -8,6 +8,7 @@ import datetime as dt
 import polars as pl
 
 from fanzha.investigate.cards import LOOKUP_SERVICE, list_entries
+from fanzha.testing import ingest_csvs
 
 NOW = dt.datetime(2026, 3, 20, tzinfo=dt.UTC)
 
@@ -52,18 +53,6 @@ def test_nothing_flagged_makes_no_entries():
 
 def test_the_command_on_an_empty_database(cli):
     assert '"cards": 0' in cli("cards", "act", "--json").stdout
-
-
-def _ingest(tmp_path, s, **kinds):
-    from fanzha.ingest import Source, ingest
-    from fanzha.testing import write_csv
-
-    srcs = []
-    for kind, rows in kinds.items():
-        p = tmp_path / f"{kind}.csv"
-        write_csv(str(p), rows)
-        srcs.append(Source(str(p), kind))
-    ingest(s, srcs)
 
 
 def _iso(t: dt.datetime) -> str:
@@ -111,7 +100,7 @@ def test_a_young_card_the_batch_mule_scores_label_is_listed_an_old_one_is_not(tm
         _card(ring[2], "branch-1", 2000),
     ]  # an old customer's card: compromised, not sold
     with open_store(db) as s:
-        _ingest(tmp_path, s, card=cards, transfer=_ring(ring, NOW))
+        ingest_csvs(tmp_path, s, card=cards, transfer=_ring(ring, NOW))
         got = flagged_cards(s)
         without = flagged_cards(s, batch=False)
     assert sorted(got["card_number"]) == ring[:2]
@@ -136,7 +125,7 @@ def test_agentless_cards_of_a_branch_whose_cards_turn_bad_are_listed(tmp_path, d
     # the home branch also opened ten ordinary cards in those weeks: 6 of 16 is no pattern
     cards += [_card(f"62222000000001{i:02d}", "branch-home", 18 + i) for i in range(10)]
     with open_store(db) as s:
-        _ingest(
+        ingest_csvs(
             tmp_path,
             s,
             card=cards,

@@ -9,7 +9,7 @@ import datetime as dt
 from fanzha.ingest import Source, ingest
 from fanzha.investigate.sites import as_reports, find_new_apps, find_new_sites
 from fanzha.store import open_store
-from fanzha.testing import write_csv
+from fanzha.testing import ingest_csvs, write_csv
 
 T0 = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
 
@@ -115,15 +115,6 @@ def test_the_command_logs_the_finding_as_suspected_intel(tmp_path, db, cli):
     assert '"sites": []' in cli("sites", "find", "--json").stdout
 
 
-def _ingest(tmp_path, s, **kinds):
-    srcs = []
-    for kind, rows in kinds.items():
-        p = tmp_path / f"{kind}.csv"
-        write_csv(str(p), rows)
-        srcs.append(Source(str(p), kind))
-    ingest(s, srcs)
-
-
 def _victim(i: int, t: dt.datetime):
     """A defrauded person who pays an hour after t."""
     p = f"1390000100{i}"
@@ -167,7 +158,7 @@ def test_a_young_domain_needs_one_victim_and_says_how_young(tmp_path, db):
         },
     ]
     with open_store(db) as s:
-        _ingest(
+        ingest_csvs(
             tmp_path, s, visit=visits, transfer=[pay0, pay1], case=[case0, case1], domain=domains
         )
         found = find_new_sites(s)
@@ -188,7 +179,7 @@ def test_a_look_alike_is_listed_with_the_brand_it_imitates_even_without_victims(
         {"ts": _iso(T0), "phone": p0, "domain": "plainblog.net"},
     ]
     with open_store(db) as s:
-        _ingest(tmp_path, s, visit=visits, transfer=[pay0], case=[case0])
+        ingest_csvs(tmp_path, s, visit=visits, transfer=[pay0], case=[case0])
         found = find_new_sites(s)
     # the bank itself and an ordinary site one victim read are not listed
     assert found["domain"].to_list() == ["icbc-dongjie.top"]
@@ -232,7 +223,7 @@ def _app_world(tmp_path, s):
         for i in range(20)
     ]
     apps.append({"ts": _iso(T0), "phone": "13800009999", "app_id": "", "action": "install"})
-    _ingest(tmp_path, s, app=apps, transfer=pays, case=cases)
+    ingest_csvs(tmp_path, s, app=apps, transfer=pays, case=cases)
 
 
 def test_an_app_victims_install_before_paying_is_suspected_a_popular_one_is_not(tmp_path, db):
@@ -264,7 +255,7 @@ def test_bad_domain_records_are_quarantined_not_used(tmp_path, db):
         p = tmp_path / "domain.csv"
         write_csv(str(p), bad)
         res = ingest(s, [Source(str(p), "domain")])
-        _ingest(
+        ingest_csvs(
             tmp_path,
             s,
             visit=[{"ts": _iso(T0), "phone": p0, "domain": "young-kuai.com"}],
@@ -289,6 +280,6 @@ def test_a_young_forum_a_victim_and_ordinary_people_read_is_not_listed(tmp_path,
         "registered_ts": _iso(T0 - dt.timedelta(days=50)),
     }
     with open_store(db) as s:
-        _ingest(tmp_path, s, visit=visits, transfer=[pay0], case=[case0], domain=[young])
+        ingest_csvs(tmp_path, s, visit=visits, transfer=[pay0], case=[case0], domain=[young])
         assert find_new_sites(s).height == 0  # 1 of 3 visitors: young alone is no evidence
         assert find_new_sites(s, young_min_share=0.3)["domain"].to_list() == ["hongshan-news.com"]

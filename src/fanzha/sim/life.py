@@ -1151,23 +1151,7 @@ def visits(P: Population, sc: dict, clock: Clock, seed: int, ev: Events) -> None
         m = rng.poisson(len(smart) * sc["life"]["visits_per_smartphone_day"])
         who = smart[rng.integers(0, len(smart), m)]
         dom = pl.Series(LEGIT_DOMAINS).gather(rng.integers(0, len(LEGIT_DOMAINS), m))
-        ev.add(
-            "visit",
-            pl.DataFrame(
-                {
-                    "ts": times_in_day(rng, clock, d, m),
-                    "phone": s(P.phone[who]),
-                    "domain": dom,
-                    "url": "https://" + dom + "/",
-                    "ip": ip_strings(
-                        np.full(m, 140),
-                        rng.integers(1, 250, m),
-                        rng.integers(1, 250, m),
-                        np.full(m, 80),
-                    ),
-                }
-            ),
-        )
+        ev.add("visit", _visits(rng, clock, d, s(P.phone[who]), dom, 140, 80))
 
 
 SMALL_SITE_SYLLABLES = (
@@ -1230,23 +1214,23 @@ def small_site_visits(P: Population, sc: dict, clock: Clock, seed: int, ev: Even
         )
         who = smart[rng.integers(0, len(smart), m)]
         dom = sites["domain"].gather(rng.choice(len(p), m, p=p))
-        ev.add(
-            "visit",
-            pl.DataFrame(
-                {
-                    "ts": times_in_day(rng, clock, d, m),
-                    "phone": s(P.phone[who]),
-                    "domain": dom,
-                    "url": "https://" + dom + "/",
-                    "ip": ip_strings(
-                        np.full(m, 103),
-                        rng.integers(1, 250, m),
-                        rng.integers(1, 250, m),
-                        np.full(m, 7),
-                    ),
-                }
+        ev.add("visit", _visits(rng, clock, d, s(P.phone[who]), dom, 103, 7))
+
+
+def _visits(rng, clock: Clock, d: int, phones: pl.Series, dom: pl.Series, net: int, host: int):
+    """Visits on day `d` of `phones` to `dom`, from addresses net.x.y.host."""
+    m = len(dom)
+    return pl.DataFrame(
+        {
+            "ts": times_in_day(rng, clock, d, m),
+            "phone": phones,
+            "domain": dom,
+            "url": "https://" + dom + "/",
+            "ip": ip_strings(
+                np.full(m, net), rng.integers(1, 250, m), rng.integers(1, 250, m), np.full(m, host)
             ),
-        )
+        }
+    )
 
 
 def apps(P: Population, sc: dict, clock: Clock, seed: int, ev: Events) -> None:
