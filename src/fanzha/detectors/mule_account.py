@@ -452,12 +452,16 @@ def _closing(touch: pl.DataFrame, log: pl.DataFrame, w_ms: int) -> pl.DataFrame:
 
 def _cycle_flags(touch: pl.DataFrame, closing: pl.DataFrame) -> pl.Series:
     """Each row of `touch` on a transfer that closes a cycle: both A and C are flagged."""
-    hit = pl.concat(
-        [
-            closing.select("seq", "account", out=pl.lit(False)),
-            closing.select("seq", account="cp", out=pl.lit(True)),
-        ]
-    ).unique().with_columns(cycle=pl.lit(True))
+    hit = (
+        pl.concat(
+            [
+                closing.select("seq", "account", out=pl.lit(False)),
+                closing.select("seq", account="cp", out=pl.lit(True)),
+            ]
+        )
+        .unique()
+        .with_columns(cycle=pl.lit(True))
+    )
     return (
         touch.select("seq", "account", "out")
         .join(hit, on=["seq", "account", "out"], how="left")

@@ -33,6 +33,7 @@ import polars as pl
 import pyarrow as pa
 
 from fanzha.detectors.mule_account import _LOG, _table, account_rows, closing_transfers
+from fanzha.errors import FanzhaError
 from fanzha.events import KINDS
 from fanzha.investigate.mules import (
     MuleScoreSettings,
@@ -71,7 +72,9 @@ def check(lake: str) -> None:
 def _cases(spark: SparkSession, lake: str) -> pl.DataFrame | None:
     try:
         kind_files(lake, "case")
-    except Exception:  # noqa: BLE001 - no case events: no victims
+    except FanzhaError as e:  # no case events: no victim is known
+        if "holds no" not in str(e):
+            raise
         return None
     schema = KINDS["case"].schema
     cases = pl.from_arrow(arrow_table(read_kind(spark, lake, "case", schema.names).toArrow()
@@ -100,9 +103,7 @@ def _components(pairs: pa.Table) -> pl.DataFrame:
         acc.rename({"account": "b", "i": "ib"}), on="b"
     )
     n = acc.height
-    m = coo_matrix(
-        (np.ones(ix.height), (ix["ia"].to_numpy(), ix["ib"].to_numpy())), shape=(n, n)
-    )
+    m = coo_matrix((np.ones(ix.height), (ix["ia"].to_numpy(), ix["ib"].to_numpy())), shape=(n, n))
     _, label = connected_components(m, directed=False)
     return acc.select("account", part=pl.Series(label.astype(np.int64)))
 
@@ -142,8 +143,10 @@ def run(
     halo = (
         pairs.select(F.col("a").alias("key"), F.col("b").alias("payer_account"))  # A -> B
         .join(between, on="payer_account")  # B -> C
-        .join(pairs.select(F.col("a").alias("payee_account"), F.col("b").alias("key")),
-              on=["payee_account", "key"])  # C -> A  # fmt: skip
+        .join(
+            pairs.select(F.col("a").alias("payee_account"), F.col("b").alias("key")),
+            on=["payee_account", "key"],
+        )  # C -> A
         .select("key", *cols)
     )
 
@@ -222,9 +225,12 @@ def run(
     extra = parted.repartition(partitions, "part").mapInArrow(reasons, spark_schema(_EXTRA))
 
     # 5. every account, its best row and its graph reasons, by account
-    accounts = t.select(F.col("payer_account").alias("account")).unionByName(
-        t.select(F.col("payee_account").alias("account"))
-    ).where(F.col("account").isNotNull()).distinct()
+    accounts = (
+        t.select(F.col("payer_account").alias("account"))
+        .unionByName(t.select(F.col("payee_account").alias("account")))
+        .where(F.col("account").isNotNull())
+        .distinct()
+    )
     null = {c: F.lit(None).cast(typ) for c, typ in (("row_score", "double"), ("row_reasons", "string"),
             ("passes", "boolean"), ("why", "string"), ("w", "double"))}  # fmt: skip
     rows_in = (
