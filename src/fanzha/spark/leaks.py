@@ -125,8 +125,10 @@ def run(
 
     # each access with the order it resolves to (its own, else its waybill's)
     ids = orders.select(F.col("order_id").alias("o_id")).distinct()
-    wb = orders.where(F.col("waybill_no").isNotNull()).groupBy("waybill_no").agg(
-        F.min("order_id").alias("w_order")
+    wb = (
+        orders.where(F.col("waybill_no").isNotNull())
+        .groupBy("waybill_no")
+        .agg(F.min("order_id").alias("w_order"))
     )
     accesses = (
         accesses.join(ids, accesses["order_id"] == ids["o_id"], "left")
