@@ -10,13 +10,17 @@ cost). Every path must find the same alerts, or the bench fails.
 Spark (`--part spark`, or all): each `fanzha spark` job on local[2] and on a standalone master with
 two one-core workers on loopback, against the embedded investigation on the same world (the
 embedded path reads the DuckDB store, Spark the Parquet lake exported from it; session start is
-printed apart). Every job must give the embedded rows, or the bench fails.
+printed apart). Every job must give the embedded rows, or the bench fails. The embedded times
+include reading the store (rings: `find_rings_in`, leaks: `leak_counts` for the fraud type of
+most cases, mules: `mule_scores` with the cases).
 Run: .venv/bin/python bench/scale.py [--people N] [--days N] [--slice-events N] [--part P]
+     [--jobs number-features,trace,mules,rings,leaks]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import subprocess
 import sys
 import tempfile
@@ -28,6 +32,9 @@ import polars as pl
 from fanzha.engine.runner import Engine
 from fanzha.ingest import ingest
 from fanzha.investigate.funds import TraceSettings, TransferIndex, case_traces
+from fanzha.investigate.leaks import leak_counts
+from fanzha.investigate.mules import mule_scores
+from fanzha.investigate.rings import find_rings_in
 from fanzha.lake import export_lake
 from fanzha.models import number_features as nf
 from fanzha.sim import simulate
@@ -84,6 +91,7 @@ def main() -> None:
     ap.add_argument("--slice-events", type=int, default=5000)
     ap.add_argument("--part", choices=["all", "jetstream", "spark"], default="all")
     ap.add_argument("--partitions", type=int, default=4)
+    ap.add_argument("--jobs", default="number-features,trace,mules,rings,leaks")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         world = Path(tmp) / "world"
@@ -108,11 +116,33 @@ def _embedded_jobs(db: str) -> dict[str, tuple[float, pl.DataFrame]]:
         cases = pl.from_arrow(s.read_events("case", 0, top))
         rows = case_traces(TransferIndex.from_store(s), cases, TraceSettings())  # type: ignore[arg-type]
         out["trace"] = (time.perf_counter() - t, rows)
+        t = time.perf_counter()
+        transfers = pl.from_arrow(s.read_events("transfer", 0, top))
+        rows = mule_scores(transfers, pl.from_arrow(s.read_events("case", 0, top)))  # type: ignore[arg-type]
+        out["mules"] = (time.perf_counter() - t, rows)
+        t = time.perf_counter()
+        rows = find_rings_in(s).accounts
+        out["rings"] = (time.perf_counter() - t, rows)
+        t = time.perf_counter()
+        ft = _fraud_type(s)
+        rows = leak_counts(s, ft)
+        out["leaks"] = (time.perf_counter() - t, rows)
     return out
 
 
+def _fraud_type(s) -> str:
+    """The fraud type of most cases in the store (the leaks job traces one)."""
+    cases = pl.from_arrow(s.read_events("case", 0, s.max_seq()))
+    assert isinstance(cases, pl.DataFrame)
+    types = cases["fraud_type"].drop_nulls()
+    if not types.len():
+        sys.exit("the world has no police cases for the leaks job: try --seed 11 --days 5")
+    return str(types.mode().sort()[0])
+
+
 def _same(job: str, got: pl.DataFrame, expected: pl.DataFrame) -> bool:
-    key = {"number-features": ["number", "seq"], "trace": ["case_id", "measure", "key"]}[job]
+    key = {"number-features": ["number", "seq"], "trace": ["case_id", "measure", "key"],
+           "mules": ["account"], "rings": ["account"], "leaks": ["tp"]}[job]  # fmt: skip
     got = got.with_columns(
         pl.col(c).dt.cast_time_unit("ms") for c, t in got.schema.items() if t == pl.Datetime
     )
@@ -120,7 +150,7 @@ def _same(job: str, got: pl.DataFrame, expected: pl.DataFrame) -> bool:
 
 
 def spark(args: argparse.Namespace, tmp: Path, world: Path) -> None:
-    from fanzha.spark import number_features, trace
+    from fanzha.spark import leaks, mules, number_features, rings, trace
     from fanzha.spark.local_cluster import LocalSparkCluster
     from fanzha.spark.session import session
 
@@ -130,9 +160,16 @@ def spark(args: argparse.Namespace, tmp: Path, world: Path) -> None:
         export_lake(s, lake)
     embedded = _embedded_jobs(db)
     print(f"spark: world of {n:,} events in a lake; {args.partitions} partitions per step")
+    jobs = {"number-features": number_features.run, "trace": trace.run, "mules": mules.run,
+            "rings": rings.run, "leaks": leaks.run}  # fmt: skip
+    jobs = {j: jobs[j] for j in args.jobs.split(",")}
+    with open_store(db, read_only=True) as s:
+        ft = _fraud_type(s)
+    if "leaks" in jobs:
+        jobs["leaks"] = functools.partial(leaks.run, fraud_type=ft)
+    embedded = {j: embedded[j] for j in jobs}
     for job, (sec, rows) in embedded.items():
         print(f"  embedded {job:16s} {sec:7.2f} s  {rows.height:,} rows")
-    jobs = {"number-features": number_features.run, "trace": trace.run}
     for name in ("local[2]", "standalone 2x1 core"):
         cluster = LocalSparkCluster(workers=2) if name.startswith("standalone") else None
         master = cluster.start().url if cluster else "local[2]"

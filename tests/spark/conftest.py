@@ -11,6 +11,9 @@ import pytest
 
 from fanzha.ingest import ingest
 from fanzha.investigate.funds import TraceSettings, TransferIndex, case_traces
+from fanzha.investigate.leaks import leak_counts
+from fanzha.investigate.mules import mule_scores
+from fanzha.investigate.rings import find_rings_in
 from fanzha.lake import export_lake
 from fanzha.models import number_features as nf
 from fanzha.sim import simulate
@@ -44,12 +47,16 @@ def world(tmp_path_factory) -> dict:
         export_lake(s, str(tmp / "lake"))
         top = s.max_seq()
         cases = pl.from_arrow(s.read_events("case", 0, top))
-        assert isinstance(cases, pl.DataFrame)
+        transfers = pl.from_arrow(s.read_events("transfer", 0, top))
+        assert isinstance(cases, pl.DataFrame) and isinstance(transfers, pl.DataFrame)
         embedded = {
             "number-features": nf.offline(
                 s.read_events("call", 0, top), s.read_events("sms", 0, top), nf.WindowSettings()
             ),
             "trace": case_traces(TransferIndex.from_store(s), cases, TraceSettings()),
+            "mules": mule_scores(transfers, cases),
+            "rings": find_rings_in(s).accounts,
+            "leaks": leak_counts(s, "fake_customer_service"),
         }
     return {"lake": str(tmp / "lake"), "embedded": embedded, "cases": cases.height}
 

@@ -13,14 +13,17 @@ import pytest
 from fanzha.errors import FanzhaError
 from fanzha.ingest import Source, ingest
 from fanzha.lake import export_lake
-from fanzha.spark import number_features, trace
+from fanzha.spark import leaks, mules, number_features, rings, trace
 from fanzha.store import open_store
 from fanzha.testing import rows_for_csv, write_csv
 from helpers import fanzha_cmd
 from scenario import money
 
-JOBS = {"number-features": number_features, "trace": trace}
-KEYS = {"number-features": ["number", "seq"], "trace": ["case_id", "measure", "key"]}
+JOBS = {"number-features": number_features, "trace": trace, "mules": mules, "rings": rings,
+        "leaks": leaks}  # fmt: skip
+KEYS = {"number-features": ["number", "seq"], "trace": ["case_id", "measure", "key"],
+        "mules": ["account"], "rings": ["account"], "leaks": ["tp"]}  # fmt: skip
+AT_LEAST = {"leaks": 20}  # rows the world must give for the comparison to mean anything
 
 
 def same_rows(job: str, got: pl.DataFrame, expected: pl.DataFrame) -> None:
@@ -40,7 +43,7 @@ def same_rows(job: str, got: pl.DataFrame, expected: pl.DataFrame) -> None:
 @pytest.mark.parametrize("job", JOBS)
 def test_local_spark_gives_the_embedded_rows(job, world, spark):
     expected = world["embedded"][job]
-    assert expected.height > 100, "the world must give rows for the comparison to mean anything"
+    assert expected.height >= AT_LEAST.get(job, 100), "the world gives too few rows to compare"
     got = pl.from_arrow(JOBS[job].run(spark, world["lake"], partitions=4).toArrow())
     same_rows(job, got, expected)
 
@@ -50,6 +53,17 @@ def test_the_world_has_cases_and_traced_money(world):
     assert world["cases"] >= 5
     assert set(t["measure"]) == {"frozen", "traced"}
     assert t["case_id"].n_unique() >= 5
+
+
+def test_the_world_has_mules_rings_and_victims_to_compare(world):
+    """The comparisons cover the steps that cross partitions: victims, cycles, graph reasons,
+    clusters, touchpoints victims passed more than other customers."""
+    m, r, lk = (world["embedded"][j] for j in ("mules", "rings", "leaks"))
+    assert m["label"].sum() >= 10
+    for words in ("confirmed victim", "short cycle", "split payments", "scatter-gather", "chain"):
+        assert m["reasons"].str.contains(words).any(), words
+    assert r["cluster"].n_unique() >= 10 and r["label"].n_unique() >= 3
+    assert (lk["victims_passed"] >= 2).sum() >= 5 and lk["p_value"].min() < 0.05
 
 
 @pytest.mark.slow
@@ -93,6 +107,8 @@ def test_bad_lakes_are_one_line_errors(tmp_path):
         ("trace", str(tmp_path / "empty"), "not a fanzha lake"),
         ("trace", only_transfers, "holds no case events"),
         ("number-features", only_transfers, "holds no call or sms events"),
+        ("rings", only_transfers, "holds no registration events"),
+        ("leaks", only_transfers, "holds no case events"),
     ]
     for job, lake, words in cases:
         with pytest.raises(FanzhaError, match=words):

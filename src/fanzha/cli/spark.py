@@ -34,6 +34,19 @@ def _spark_error(e: Exception) -> FanzhaError:
     return FanzhaError(f"spark: {first.strip()}")
 
 
+def _ring_signals(db: str):
+    """The registration_risk detector's signals, from a store (what `load` reads for rings)."""
+    import polars as pl
+
+    from fanzha.investigate.rings import DETECTOR
+    from fanzha.store import open_store
+
+    with open_store(db, read_only=True) as s:
+        sig = pl.from_arrow(s.signals())
+    assert isinstance(sig, pl.DataFrame)
+    return sig.filter(pl.col.detector == DETECTOR) if sig.height else sig
+
+
 @app.command("spark")
 def spark_cmd(
     job: Annotated[str, typer.Argument(help=f"The investigation: {', '.join(JOBS)}.")],
@@ -55,19 +68,43 @@ def spark_cmd(
     partitions: Annotated[
         int, typer.Option(help="Shuffle partitions (tasks per step): 2-4 per executor core.")
     ] = 8,
+    fraud_type: Annotated[
+        str, typer.Option(help="leaks: the fraud type whose victims' data is traced.")
+    ] = "fake_customer_service",
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="rings: read the registration_risk detector's signals from this store "
+            "(the lake holds events only); without it every account's own risk is 0.",
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Run one investigation on Spark with the embedded path's functions; print or write its rows.
 
     number-features: the fraud-number model's training rows (number, seq, ts, features).
-    trace: each police case traced through mule accounts (case_id, measure, key, fen)."""
+    trace: each police case traced through mule accounts (case_id, measure, key, fen).
+    mules: every account's mule score (account, score, label, reasons).
+    rings: every account's ring and label (account, ..., cluster, block, score, label).
+    leaks: the touchpoints the victims of --fraud-type passed (tp, ..., p_value)."""
     if job not in JOBS:
         fail(f"unknown job {job!r}: one of {', '.join(JOBS)}")
     if partitions < 1:
         fail("--partitions must be at least 1")
-    from fanzha.spark import number_features, trace
+    from fanzha.spark import leaks, mules, number_features, rings, trace
 
-    jobs = {"number-features": number_features, "trace": trace}
+    jobs = {"number-features": number_features, "trace": trace, "mules": mules, "rings": rings,
+            "leaks": leaks}  # fmt: skip
+    kwargs: dict = {}
+    if job == "leaks":
+        from fanzha.taxonomy import FRAUD_TYPE_CODES
+
+        if fraud_type not in FRAUD_TYPE_CODES:
+            fail(f"--fraud-type must be one of {', '.join(FRAUD_TYPE_CODES)}")
+        kwargs["fraud_type"] = fraud_type
+    if job == "rings" and db is not None:
+        kwargs["signals"] = _ring_signals(db)
     jobs[job].check(lake)  # no lake, or not the events the job needs: one line, before Spark
     if output is not None and os.path.exists(output):
         fail(f"{output} exists: give a new directory")
@@ -80,7 +117,7 @@ def spark_cmd(
     spark = session(master, partitions)
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        df = jobs[job].run(spark, lake, partitions=partitions)
+        df = jobs[job].run(spark, lake, partitions=partitions, **kwargs)
         if output is not None:
             df.write.parquet("file://" + os.path.abspath(output) if "://" not in output else output)
             rows = spark.read.parquet(output).count()

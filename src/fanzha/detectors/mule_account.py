@@ -326,14 +326,39 @@ def account_rows(
     marks: pl.DataFrame,
     s: MuleAccountSettings,
     only_seq: pl.Series | None = None,
+    closing: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Both sides of every transfer of `log` (the rows of `only_seq`, if given), with what the
     account did over the window before it (seeing only transfers logged before it), the score and
     the reasons in words. The log must hold every transfer of those accounts over the window and
-    the new-payer look-back before them."""
+    the new-payer look-back before them. `closing` (seq, account, cp: `closing_transfers`) when
+    the cycles were found elsewhere (the Spark job), else they are found in `log`."""
     if log.height == 0:
         return pl.DataFrame()
     w_ms = int(s.window_hours * 3_600_000)
+    touch = _touches(log, s)
+    if closing is None:
+        closing = _closing(touch, log, w_ms)
+    touch = _windowed(touch.with_columns(cycle=_cycle_flags(touch, closing)), w_ms)
+    if only_seq is not None:
+        touch = touch.filter(pl.col.seq.is_in(only_seq.implode()))
+    touch = touch.filter(~pl.col.typed)
+    touch = _victims_at(touch, marks)
+    return _score(touch, s)
+
+
+def closing_transfers(log: pl.DataFrame, s: MuleAccountSettings) -> pl.DataFrame:
+    """seq, account, cp of the transfers cp -> account of `log` that close a cycle (`_closing`);
+    right for an account whose every transfer is in `log`, with the transfers between its
+    payees and its payers."""
+    if log.height == 0:
+        return pl.DataFrame(schema={"seq": pl.Int64, "account": pl.String, "cp": pl.String})
+    return _closing(_touches(log, s), log, int(s.window_hours * 3_600_000))
+
+
+def _touches(log: pl.DataFrame, s: MuleAccountSettings) -> pl.DataFrame:
+    """Each transfer seen from both accounts, with what only that account's own transfers tell
+    (time as known so far, typed, new counterparty, passed on fast, near-zero balance)."""
     new_ms = int(s.new_payer_days * 86_400_000)
     fast_ms = int(s.fast_minutes * 60_000)
     typed = pl.col.payee_type.is_in(list(s.not_mules)).fill_null(False)
@@ -373,12 +398,7 @@ def account_rows(
         fast=pl.col.out & (pl.col.t - pl.col.last_in <= fast_ms) & pl.lit(fast_ms > 0),
         near_zero=pl.col.out & pl.col.bal.is_not_null() & (pl.col.bal <= s.near_zero_fen),
     )
-    touch = _windowed(touch.with_columns(cycle=_cycles(touch, log, w_ms)), w_ms)
-    if only_seq is not None:
-        touch = touch.filter(pl.col.seq.is_in(only_seq.implode()))
-    touch = touch.filter(~pl.col.typed)
-    touch = _victims_at(touch, marks)
-    return _score(touch, s)
+    return touch
 
 
 def _windowed(touch: pl.DataFrame, w_ms: int) -> pl.DataFrame:
@@ -411,9 +431,9 @@ def _windowed(touch: pl.DataFrame, w_ms: int) -> pl.DataFrame:
     )
 
 
-def _cycles(touch: pl.DataFrame, log: pl.DataFrame, w_ms: int) -> pl.Series:
-    """Rows of transfers C -> A that close a cycle: money went A -> C, or A -> B -> C, earlier in
-    the window (money coming back to A through one or two accounts). Both A and C are flagged."""
+def _closing(touch: pl.DataFrame, log: pl.DataFrame, w_ms: int) -> pl.DataFrame:
+    """Transfers C -> A (seq, account A, cp C) that close a cycle: money went A -> C, or
+    A -> B -> C, earlier in the window (money coming back to A through one or two accounts)."""
     back = touch.filter(~pl.col.out).select("account", "cp", "seq", "t", "event_id")
     outs = touch.filter(pl.col.out).select(a="account", b="cp", s1="seq", t1="t")
     hop1 = back.join(outs, left_on="account", right_on="a").filter(
@@ -427,13 +447,21 @@ def _cycles(touch: pl.DataFrame, log: pl.DataFrame, w_ms: int) -> pl.Series:
         .filter((pl.col.s1 < pl.col.s2) & (pl.col.s2 < pl.col.seq) & (pl.col.t2 >= pl.col.t1))
         .select("seq", "account", "cp")
     )
-    closing = pl.concat([two, three]).unique()
-    hit = pl.concat(
-        [
-            closing.select("seq", "account", out=pl.lit(False)),
-            closing.select("seq", account="cp", out=pl.lit(True)),
-        ]
-    ).with_columns(cycle=pl.lit(True))
+    return pl.concat([two, three]).unique()
+
+
+def _cycle_flags(touch: pl.DataFrame, closing: pl.DataFrame) -> pl.Series:
+    """Each row of `touch` on a transfer that closes a cycle: both A and C are flagged."""
+    hit = (
+        pl.concat(
+            [
+                closing.select("seq", "account", out=pl.lit(False)),
+                closing.select("seq", account="cp", out=pl.lit(True)),
+            ]
+        )
+        .unique()
+        .with_columns(cycle=pl.lit(True))
+    )
     return (
         touch.select("seq", "account", "out")
         .join(hit, on=["seq", "account", "out"], how="left")

@@ -281,19 +281,11 @@ def trace_sources(
     s = settings or LeakSettings()
     if not victims.height:
         raise FanzhaError(f"no victims of {fraud_type} to trace")
-    look = int(s.lookback_days * DAY_MS)
     v = victims.with_columns(fraud_ms=pl.col.fraud_ts.dt.epoch("ms"))
-    w1 = int(v["fraud_ms"].max())
-    w0 = int(v["fraud_ms"].min()) - look
-    passes = touchpoint_passes(orders, accesses).filter(pl.col.ts.is_between(w0, w1))
+    w0, w1 = window(v, s)
+    passes = before_fraud(touchpoint_passes(orders, accesses), v, s)
     vphones = set(v["phone"].to_list())
-    fraud_at = v.select("phone", "fraud_ms")
-    passes = passes.join(fraud_at, left_on="customer", right_on="phone", how="left").filter(
-        pl.col.fraud_ms.is_null() | ((pl.col.ts < pl.col.fraud_ms) & (pl.col.ts >= pl.col.fraud_ms - look))
-    )
-    inc = passes.group_by("customer", "tp").agg(
-        pl.col.kind.first(), pl.col.site.first(), pl.col.value.first(), first_ts=pl.col.ts.min()
-    )
+    inc = incidence(passes)
     customers = set(inc["customer"].unique().to_list()) | vphones
     big_n = len(customers)
     stats = _counts(inc, vphones, big_n, len(vphones))
@@ -340,6 +332,51 @@ def trace_sources(
         decoy_hits=hits,
         settings=s,
     )
+
+
+def window(v: pl.DataFrame, s: LeakSettings) -> tuple[int, int]:
+    """(w0, w1) in epoch ms: from the look-back before the first victim's fraud to the last."""
+    look = int(s.lookback_days * DAY_MS)
+    return int(v["fraud_ms"].min()) - look, int(v["fraud_ms"].max())
+
+
+def before_fraud(passes: pl.DataFrame, v: pl.DataFrame, s: LeakSettings) -> pl.DataFrame:
+    """Passes inside the window; a victim's only within the look-back before its fraud."""
+    look = int(s.lookback_days * DAY_MS)
+    w0, w1 = window(v, s)
+    fraud_at = v.select("phone", "fraud_ms")
+    return (
+        passes.filter(pl.col.ts.is_between(w0, w1))
+        .join(fraud_at, left_on="customer", right_on="phone", how="left")
+        .filter(
+            pl.col.fraud_ms.is_null()
+            | ((pl.col.ts < pl.col.fraud_ms) & (pl.col.ts >= pl.col.fraud_ms - look))
+        )
+    )
+
+
+def incidence(passes: pl.DataFrame) -> pl.DataFrame:
+    """customer, tp, kind, site, value, first_ts: who passed which touchpoint (once each)."""
+    return passes.group_by("customer", "tp").agg(
+        pl.col.kind.first(), pl.col.site.first(), pl.col.value.first(), first_ts=pl.col.ts.min()
+    )
+
+
+COUNTS = {
+    "tp": pl.String, "kind": pl.String, "site": pl.String, "value": pl.String,
+    "customers_passed": pl.Int64, "victims_passed": pl.Int64,
+    "enrichment": pl.Float64, "p_value": pl.Float64,
+}  # fmt: skip
+
+
+def touchpoint_counts(
+    inc: pl.DataFrame, victims: set[str], big_n: int, n: int | None = None
+) -> pl.DataFrame:
+    """COUNTS of every touchpoint a victim passed: k of the n victims and K of the N customers
+    passed it, enrichment and p-value (what the forward selection starts from). `inc` may be
+    the incidence of some touchpoints only, each with all its customers."""
+    c = _counts(inc, victims, big_n, len(victims) if n is None else n)
+    return c.filter(pl.col.victims_passed > 0).select(list(COUNTS)).cast(COUNTS)  # type: ignore[arg-type]
 
 
 def _flagged_touchpoints(
@@ -604,6 +641,51 @@ def people_with_the_gangs_data(
     )
 
 
+def gang_victims(
+    store: Any, fraud_type: str, since: dt.datetime | None = None, victims_only: bool = False
+) -> pl.DataFrame:
+    """The people whose data the gangs of `fraud_type` held (`people_with_the_gangs_data`, or
+    the cases' victims only); an error when there is none. `store` needs max_seq, read_events
+    and lookup_events."""
+    top = store.max_seq()
+    cases = pl.from_arrow(store.read_events("case", 0, top))
+    assert isinstance(cases, pl.DataFrame)
+    if victims_only:
+        victims = victims_from_cases(cases, fraud_type, since)
+    else:
+        reports = pl.from_arrow(store.read_events("report", 0, top))
+        victims = people_with_the_gangs_data(store, cases, reports, fraud_type, since)
+    if not victims.height:
+        raise FanzhaError(
+            f"no cases of fraud type {fraud_type!r}"
+            + (f" since {since.isoformat()}" if since else "")
+            + " in the log"
+        )
+    return victims
+
+
+def leak_counts(
+    store: Any,
+    fraud_type: str,
+    since: dt.datetime | None = None,
+    settings: LeakSettings | None = None,
+    victims_only: bool = False,
+) -> pl.DataFrame:
+    """COUNTS of each touchpoint the gang's victims passed before the fraud (the report's
+    touchpoints before the selection; what `fanzha spark leaks` computes over the lake)."""
+    s = settings or LeakSettings()
+    v = gang_victims(store, fraud_type, since, victims_only)
+    v = v.with_columns(fraud_ms=pl.col.fraud_ts.dt.epoch("ms"))
+    top = store.max_seq()
+    orders = pl.from_arrow(store.read_events("order", 0, top))
+    accesses = pl.from_arrow(store.read_events("waybill_access", 0, top))
+    assert isinstance(orders, pl.DataFrame) and isinstance(accesses, pl.DataFrame)
+    inc = incidence(before_fraud(touchpoint_passes(orders, accesses), v, s))
+    vphones = set(v["phone"].to_list())
+    big_n = len(set(inc["customer"].unique().to_list()) | vphones)
+    return touchpoint_counts(inc, vphones, big_n)
+
+
 def leak_source(
     store: Any,
     fraud_type: str,
@@ -617,18 +699,7 @@ def leak_source(
     from fanzha.investigate.decoys import decoy_hits as find_decoy_hits
 
     top = store.max_seq()
-    cases = pl.from_arrow(store.read_events("case", 0, top))
-    if victims_only:
-        victims = victims_from_cases(cases, fraud_type, since)
-    else:
-        reports = pl.from_arrow(store.read_events("report", 0, top))
-        victims = people_with_the_gangs_data(store, cases, reports, fraud_type, since)
-    if not victims.height:
-        raise FanzhaError(
-            f"no cases of fraud type {fraud_type!r}"
-            + (f" since {since.isoformat()}" if since else "")
-            + " in the log"
-        )
+    victims = gang_victims(store, fraud_type, since, victims_only)
     orders = pl.from_arrow(store.read_events("order", 0, top))
     accesses = pl.from_arrow(store.read_events("waybill_access", 0, top))
     sig = pl.from_arrow(store.signals())

@@ -66,28 +66,63 @@ def mule_scores(
         return accounts.with_columns(
             score=pl.lit(0.0), label=pl.lit(0, pl.Int8), reasons=pl.lit("")
         )
+    rows = account_rows(log, victim_marks(log, cases), s.detector)
+    return combine(accounts, best_rows(rows), graph_reasons(log, passing(rows, s), s), s)
+
+
+def victim_marks(log: pl.DataFrame, cases: pl.DataFrame | None) -> pl.DataFrame:
+    """Each police case's confirmed payment found in the log (transfers of `_table`'s columns;
+    only those the cases name, by transfer id or by the victim's account, are needed)."""
     marks = pl.from_arrow(MARKS_SCHEMA.empty_table())
     if cases is not None and cases.height:
         # the whole log is known: a victim counts at every transfer of the account
         marks = _match(_pending(cases), log)[0].with_columns(seq=pl.lit(0, pl.Int64))
-    rows = account_rows(log, marks, s.detector)
-    best = (
+    assert isinstance(marks, pl.DataFrame)
+    return marks
+
+
+def best_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """account, row_score, row_reasons: the detector's highest score of each account."""
+    return (
         rows.sort("score", "seq", descending=[True, False])
         .unique("account", keep="first")
         .select("account", row_score="score", row_reasons="reasons")
     )
-    extra = pl.concat(
+
+
+def passing(rows: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
+    """account: the pass-through accounts (the detector's reason: most of what came in went out
+    within minutes, at some transfer)."""
+    d = s.detector
+    fast = (pl.col.fast_out_fen >= d.min_pass_fen) & (
+        pl.col.fast_out_fen >= d.pass_share * pl.col.in_fen
+    )
+    return rows.filter(fast).select("account").unique()
+
+
+def graph_reasons(log: pl.DataFrame, passing: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
+    """account, why, w: what only the money's paths between accounts show (scatter-gather,
+    round trips, split payments, layering). Each reason stays inside a connected part of the
+    graph of `_edges`."""
+    return pl.concat(
         [
             _scatter_gather(log, s).with_columns(w=pl.lit(s.w_gather)),
             _round_trips(log, s).with_columns(w=pl.lit(s.w_cycle)),
             _split_payments(log, s),
-            _layering(log, rows, s).with_columns(w=pl.lit(s.w_layer)),
+            _layering(log, passing, s).with_columns(w=pl.lit(s.w_layer)),
         ]
     )
+
+
+def combine(
+    accounts: pl.DataFrame, best: pl.DataFrame, extra: pl.DataFrame, s: MuleScoreSettings
+) -> pl.DataFrame:
+    """account, score, label, reasons: the detector's best row and the graph's reasons of each
+    account, noisy-OR, highest score first."""
     extra = extra.group_by("account").agg(
         keep=(1 - pl.col.w).product(), words=pl.col.why.unique().sort().str.join("; ")
     )
-    out = (
+    return (
         accounts.join(best, on="account", how="left")
         .join(extra, on="account", how="left")
         .with_columns(
@@ -105,7 +140,6 @@ def mule_scores(
         .select("account", "score", "label", "reasons")
         .sort(["score", "account"], descending=[True, False])
     )
-    return out
 
 
 def _edges(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
@@ -226,14 +260,8 @@ def _split_payments(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
     ).unique()
 
 
-def _layering(log: pl.DataFrame, rows: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
-    """Pass-through accounts (the detector's reason: most of what came in went out within
-    minutes) that paid, or were paid by, another pass-through account."""
-    d = s.detector
-    fast = (pl.col.fast_out_fen >= d.min_pass_fen) & (
-        pl.col.fast_out_fen >= d.pass_share * pl.col.in_fen
-    )
-    passing = rows.filter(fast).select("account").unique()
+def _layering(log: pl.DataFrame, passing: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
+    """Pass-through accounts that paid, or were paid by, another pass-through account."""
     e = _edges(log, s).select("a", "b")
     chain = e.join(passing, left_on="a", right_on="account").join(
         passing, left_on="b", right_on="account"

@@ -148,9 +148,28 @@ def find_rings(
 ) -> Rings:
     """Rings of accounts from registrations (+ orders, the detector's signals, the registry)."""
     s = settings or RingSettings()
-    orders = orders if orders is not None and orders.height else _empty("order")
     registry = registry if registry is not None and registry.height else _empty("promoter")
-    reg = _registrations(registrations, registry, s)
+    return rings_of(registration_rows(registrations, registry, s), orders, signals, s)
+
+
+def registration_rows(
+    registrations: pl.DataFrame, registry: pl.DataFrame | None, s: RingSettings
+) -> pl.DataFrame:
+    """Each registration with its features and authorisation (one row each, given the whole
+    promoter registry: the part of the investigation that needs no other registration)."""
+    registry = registry if registry is not None and registry.height else _empty("promoter")
+    return _registrations(registrations, registry, s)
+
+
+def rings_of(
+    reg: pl.DataFrame,
+    orders: pl.DataFrame | None,
+    signals: pl.DataFrame | None,
+    s: RingSettings,
+) -> Rings:
+    """The graph, its Leiden clusters, FRAUDAR's blocks, scores and labels: the whole-graph part,
+    from `registration_rows`."""
+    orders = orders if orders is not None and orders.height else _empty("order")
     accounts = _accounts(reg, orders, signals)
     edges = _edges(accounts, reg, orders, s)
     accounts = accounts.join(_leiden(accounts, edges, s), on="node", how="left")
