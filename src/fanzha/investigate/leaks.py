@@ -110,11 +110,16 @@ def touchpoint_passes(orders: pl.DataFrame, accesses: pl.DataFrame) -> pl.DataFr
     if accesses.height:
         a = accesses.filter(pl.col.action != "login").with_columns(ts_ms=pl.col.ts.dt.epoch("ms"))
         if orders.height:
-            by_order = orders.select("order_id", o_phone="ship_phone").unique("order_id")
+            # an order seen twice keeps its first record; a waybill on several orders, the
+            # smallest order id (as the Spark leaks job does)
+            by_order = orders.select("order_id", o_phone="ship_phone").unique(
+                "order_id", keep="first", maintain_order=True
+            )
             by_wb = (
                 orders.filter(pl.col.waybill_no.is_not_null())
                 .select("waybill_no", w_phone="ship_phone", w_order="order_id")
-                .unique("waybill_no")
+                .sort("waybill_no", "w_order")
+                .unique("waybill_no", keep="first", maintain_order=True)
             )
             a = a.join(by_order, on="order_id", how="left").join(by_wb, on="waybill_no", how="left")
             a = a.with_columns(

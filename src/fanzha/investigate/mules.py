@@ -179,6 +179,13 @@ def _scatter_gather(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
     ).unique()
 
 
+def _one_path_each(paths: pl.DataFrame) -> pl.DataFrame:
+    """One path per (start, end, amount, last time): the earliest-starting, then the first by
+    its members, so that which accounts a cycle names does not depend on row order."""
+    key = ["start", "cur", "amt", "tl"]
+    return paths.sort([*key, "t0", "members"]).unique(key, keep="first", maintain_order=True)
+
+
 def _round_trips(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
     """Accounts on a path A -> ... -> A of 2..cycle_max_len transfers, each keeping at least
     round_trip_keep of the previous amount, within cycle_days."""
@@ -187,7 +194,8 @@ def _round_trips(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
     hop = e.select(cur="a", nxt="b", amt2="amt", t2="t")
     paths = e.select(
         start="a", cur="b", amt="amt", t0="t", tl="t", members=pl.concat_list("a", "b")
-    ).unique(["start", "cur", "amt", "tl"])
+    )
+    paths = _one_path_each(paths)
     found = []
     for n in range(2, s.cycle_max_len + 1):
         nxt = paths.join(hop, on="cur").filter(
@@ -211,7 +219,7 @@ def _round_trips(log: pl.DataFrame, s: MuleScoreSettings) -> pl.DataFrame:
                 tl=pl.max_horizontal("tl", "t2"),
                 members=pl.col.members.list.concat(pl.concat_list("nxt")),
             )
-            .unique(["start", "cur", "amt", "tl"])
+            .pipe(_one_path_each)
         )
         if paths.height == 0:
             break
