@@ -1,17 +1,21 @@
 """The fast paths of numbers-only scanning against the plain ways they replace.
 
 Each fast path must give the same answers as the obvious slow code (kept here as the reference):
-context words matched on the raw text instead of a folded, lower-cased copy, ...
+context words matched on the raw text instead of a folded, lower-cased copy; a disguised digit run
+classified whole before it is cut into groups; ...
 """
 
 from __future__ import annotations
 
+import random
 import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fanzha.privacy.normalize import FOLD
+from fanzha.ids import phone, resident_id
+from fanzha.privacy import PATTERN_TYPES, detect
+from fanzha.privacy.normalize import FOLD, RUN, run_groups
 from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES
 from fanzha.privacy.recognizers._rules import CONTEXT_WINDOW, context_regex, has_context
 
@@ -61,3 +65,92 @@ def test_context_words_in_every_form():
 def test_context_regex_has_no_empty_class():
     for r in RULES_WITH_CONTEXT:
         assert "[]" not in r.context_rx.pattern and re.compile(r.context_rx.pattern)
+
+
+# --- digit runs: the whole run classified at once, the groups only when that fails ------------
+
+
+def numbers_by_groups(text, rules, offsets):
+    """The reference: every run cut into groups, the longest accepted sequence taken first."""
+    out = []
+    for m in RUN.finditer(text):
+        groups = run_groups(m.group(), m.start())
+        n, i = len(groups), 0
+        while i < n:
+            ends, total = [], 0
+            for j in range(i, n):
+                d = groups[j].digits
+                if d == "X" and j == i:
+                    break
+                total += len(d)
+                if total > detect.MAX_DIGITS:
+                    break
+                ends.append(j)
+                if d == "X":
+                    break
+            hit = None
+            for j in reversed(ends):
+                digits = "".join(g.digits for g in groups[i : j + 1])
+                if len(digits) not in rules:
+                    continue
+                s, e = groups[i].start, groups[j].end
+                plain = j == i and text[s:e].isascii()
+                hit = detect._classify(digits, s, e, plain, rules, text, offsets)
+                if hit is not None:
+                    out.append(hit)
+                    i = j + 1
+                    break
+            if hit is None:
+                i += 1
+    return out
+
+
+_WIDE = {str(i): chr(0xFF10 + i) for i in range(10)}
+_CN = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
+
+
+def _disguise(value: str, style: int, cut: int) -> str:
+    if style == 1:
+        return "".join(_WIDE.get(c, c) for c in value)
+    if style == 2:
+        return "".join(_CN.get(c, c) for c in value[:cut]) + value[cut:]
+    if style == 3:
+        return value[:cut] + " " + value[cut:]
+    if style == 4:
+        return "-".join(value[k : k + 3] for k in range(0, len(value), 3))
+    return value
+
+
+@st.composite
+def number_texts(draw):
+    seed = draw(st.integers(0, 2**32))
+    rng = random.Random(seed)
+    parts = []
+    for _ in range(draw(st.integers(1, 4))):
+        value = draw(
+            st.sampled_from(
+                [
+                    resident_id.fake(rng),
+                    resident_id.fake(rng)[:17] + "X",
+                    phone.fake_mobile(rng),
+                    "86" + phone.fake_mobile(rng),
+                    str(rng.randrange(10**4, 10**20)),
+                    str(rng.randrange(10, 10**7)),  # makes a run of two numbers the wrong length
+                    "0" + str(rng.randrange(10**9, 10**11)),
+                ]
+            )
+        )
+        value = _disguise(value, draw(st.integers(0, 5)), draw(st.integers(1, 10)))
+        parts.append(value)
+        parts.append(
+            draw(st.sampled_from(["", " ", ".", "**", "，", "号码", "身份证", "电话", "qq:"]))
+        )
+    return draw(st.sampled_from(["", "联系", "证件"])) + "".join(parts)
+
+
+@settings(max_examples=400)
+@given(text=number_texts())
+def test_whole_run_first_gives_what_cutting_into_groups_gives(text):
+    for types in ({"resident_id", "mobile", "email"}, set(PATTERN_TYPES)):
+        rules = detect._number_rules(frozenset(types))
+        assert detect._numbers(text, rules, [0]) == numbers_by_groups(text, rules, [0]), text

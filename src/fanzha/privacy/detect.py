@@ -18,7 +18,7 @@ from typing import Literal
 
 from fanzha.privacy import ner as _ner
 from fanzha.privacy.findings import TYPES, Finding, resolve
-from fanzha.privacy.normalize import DROP_SEPARATORS, RUN, fold, run_groups
+from fanzha.privacy.normalize import RUN, RUN_DIGITS, Group, fold, run_groups
 from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, NumberRule, addresses, names
 from fanzha.privacy.recognizers._rules import has_context
 from fanzha.privacy.recognizers.ids import permit_kind
@@ -178,39 +178,61 @@ def _numbers(text: str, rules: dict[int, tuple[NumberRule, ...]], offsets: list[
                 if hit is not None:
                     out.append(hit)
             continue
-        if len(run.translate(DROP_SEPARATORS)) < shortest:
+        digits = run.translate(RUN_DIGITS)
+        n = len(digits)
+        if n < shortest:
             continue  # 1,054,071.27: too few digits for any number wanted
-        groups = run_groups(run, m.start())
-        n = len(groups)
-        i = 0
-        while i < n:
-            ends: list[int] = []
-            total = 0
-            for j in range(i, n):
-                d = groups[j].digits
-                if d == "X" and j == i:
-                    break
-                total += len(d)
-                if total > MAX_DIGITS:
-                    break
-                ends.append(j)
-                if d == "X":
-                    break
-            hit = None
-            for j in reversed(ends):
-                digits = "".join(g.digits for g in groups[i : j + 1])
-                if len(digits) not in rules:
-                    continue
-                s, e = groups[i].start, groups[j].end
-                plain = j == i and text[s:e].isascii()
-                hit = _classify(digits, s, e, plain, rules, text, offsets)
-                if hit is not None:
-                    out.append(hit)
-                    i = j + 1
-                    break
-            if hit is None:
-                i += 1
+        # The whole run is what the split below tries first: a disguised number ('138 0013 8000',
+        # '１３８…', '一三八…') is classified at once, without cutting the run into groups.
+        whole = n <= MAX_DIGITS and n in rules
+        if whole:
+            hit = _classify(digits, m.start(), m.end(), False, rules, text, offsets)
+            if hit is not None:
+                out.append(hit)
+                continue
+        _split(run_groups(run, m.start()), whole, rules, text, offsets, out)
     return out
+
+
+def _split(
+    groups: list[Group],
+    tried_whole: bool,
+    rules: dict[int, tuple[NumberRule, ...]],
+    text: str,
+    offsets: list[int],
+    out: list[Hit],
+) -> None:
+    """The numbers in a run of several groups: from each group on, the longest sequence of
+    groups that a rule accepts (the whole run is skipped if `tried_whole`)."""
+    n = len(groups)
+    i = 0
+    while i < n:
+        ends: list[tuple[int, int]] = []  # (last group, digits so far)
+        total = 0
+        for j in range(i, n):
+            d = groups[j].digits
+            if d == "X" and j == i:
+                break
+            total += len(d)
+            if total > MAX_DIGITS:
+                break
+            ends.append((j, total))
+            if d == "X":
+                break
+        hit = None
+        for j, total in reversed(ends):
+            if total not in rules or (tried_whole and i == 0 and j == n - 1):
+                continue
+            s, e = groups[i].start, groups[j].end
+            plain = j == i and text[s:e].isascii()
+            digits = "".join(g.digits for g in groups[i : j + 1])
+            hit = _classify(digits, s, e, plain, rules, text, offsets)
+            if hit is not None:
+                out.append(hit)
+                i = j + 1
+                break
+        if hit is None:
+            i += 1
 
 
 def _classify(

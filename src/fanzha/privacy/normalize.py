@@ -59,7 +59,12 @@ RUN = re.compile(
     rf"(?:[{SEP_CLASS}]{{0,2}}[XxＸｘ×])?"
 )
 DROP_SEPARATORS = {ord(c): None for c in SEPARATORS}
-_GROUP = re.compile(rf"[{_ASCII}]+|[{_WIDE}]+|[{_CN}]+|[{_OTHER}]+|[XxＸｘ×]")
+_X = "XxＸｘ×"
+_GROUP = re.compile(rf"[{_ASCII}]+|[{_WIDE}]+|[{_CN}]+|[{_OTHER}]+|[{_X}]")
+#: A run (a match of RUN) to its ASCII digits and X in one translate: separators dropped.
+RUN_DIGITS: dict[int, str | None] = {0xFF10 + i: str(i) for i in range(10)}
+RUN_DIGITS |= {ord(c): FOLD[ord(c)] for c in _CN + _OTHER}
+RUN_DIGITS |= {ord(c): "X" for c in _X} | DROP_SEPARATORS
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,7 @@ class Group:
 def run_groups(run: str, base: int = 0) -> list[Group]:
     """The groups of one run (a match of RUN) at offset `base`: '138', '0013', '8000'."""
     return [
-        Group(g.group().translate(FOLD).replace("×", "X").upper(), base + g.start(), base + g.end())
+        Group(g.group().translate(RUN_DIGITS), base + g.start(), base + g.end())
         for g in _GROUP.finditer(run)
     ]
 

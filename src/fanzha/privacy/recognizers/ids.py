@@ -25,17 +25,19 @@ def _resident_id(digits: str) -> float | None:
 def _id_like(digits: str) -> float | None:
     """An 18-character number with a real birth date but a wrong check digit or region: a typo'd
     or made-up ID is still an ID to hide."""
-    if len(digits) != 18 or not digits[:17].isdigit():
+    if len(digits) != 18 or not digits[:17].isdigit() or digits[:2] not in _PROVINCES:
         return None
     try:
         born = _dt.date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
     except ValueError:
         return None
-    if not 1900 <= born.year <= _dt.date.today().year or digits[:2] not in _PROVINCES:
+    # the clock is read only for a birth year after the year this module was loaded in
+    if born.year < 1900 or (born.year > _LOADED_IN and born.year > _dt.date.today().year):
         return None
     return 0.6
 
 
+_LOADED_IN = _dt.date.today().year
 _PROVINCES = frozenset(r.code[:2] for r in resident_id.regions()) | {"81", "82", "83"}
 
 
