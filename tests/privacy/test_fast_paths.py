@@ -2,7 +2,7 @@
 
 Each fast path must give the same answers as the obvious slow code (kept here as the reference):
 context words matched on the raw text instead of a folded, lower-cased copy; a disguised digit run
-classified whole before it is cut into groups; ...
+classified whole before it is cut into groups; e-mail found from each @ outwards.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from __future__ import annotations
 import random
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fanzha.ids import phone, resident_id
 from fanzha.privacy import PATTERN_TYPES, detect
 from fanzha.privacy.normalize import FOLD, RUN, run_groups
-from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES
+from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, net
 from fanzha.privacy.recognizers._rules import CONTEXT_WINDOW, context_regex, has_context
 
 RULES_WITH_CONTEXT = [r for r in (*NUMBER_RULES, *PATTERN_RULES) if r.context]
@@ -154,3 +155,55 @@ def test_whole_run_first_gives_what_cutting_into_groups_gives(text):
     for types in ({"resident_id", "mobile", "email"}, set(PATTERN_TYPES)):
         rules = detect._number_rules(frozenset(types))
         assert detect._numbers(text, rules, [0]) == numbers_by_groups(text, rules, [0]), text
+
+
+# --- e-mail: from each @ outwards instead of the pattern tried at every position ---------------
+
+_EMAIL_RX = re.compile(net.EMAIL)
+
+
+def emails_by_regex(text: str) -> list[tuple[int, int]]:
+    return [m.span("v") for m in _EMAIL_RX.finditer(text)]
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet="ab9Ｚｚ０._%+-．＿－@＠﹫ 中c.om", max_size=60))
+def test_email_spans_equal_the_pattern_on_any_text(text):
+    assert list(net.email_spans(text)) == emails_by_regex(text)
+
+
+@settings(max_examples=200)
+@given(
+    local=st.integers(0, 70),
+    gap=st.sampled_from(["", ".", "-", "a", "中", "@", " "]),
+    domain=st.sampled_from(["b.cn", "163.com", "x.c", "a-b.co.uk", "", ".com", "b.cc.d"]),
+    repeat=st.integers(1, 3),
+)
+def test_email_spans_equal_the_pattern_on_long_and_glued_addresses(local, gap, domain, repeat):
+    text = gap.join(["x" * local + "@" + domain] * repeat)
+    assert list(net.email_spans(text)) == emails_by_regex(text)
+
+
+@pytest.mark.parametrize(
+    "text, emails",
+    [
+        ("邮箱keshiteng@163.com或", ["keshiteng@163.com"]),
+        ("ｋｅ＠１６３．ｃｏｍ", ["ｋｅ＠１６３．ｃｏｍ"]),  # full-width
+        ("x_y+z@mail.qq.com，a.b@c.cn", ["x_y+z@mail.qq.com", "a.b@c.cn"]),
+        ("a@b.com.x@y.com", ["a@b.com"]),  # the second one starts inside the first
+        ("a@b@c.com", ["b@c.com"]),  # 'b' is no domain; an @ starts a new local part
+        (".a@b.com", []),  # a dot starts the run, so no start inside it is allowed
+        ("中.a@b.com", []),
+        ("a" * 64 + "@b.com", ["a" * 64 + "@b.com"]),  # the longest local part
+        ("a" * 65 + "@b.com", []),
+        ("@b.com", []),
+        ("a@b", []),
+        ("a@b.c", []),
+        ("李@x.com", []),
+        ("test@中国.cn", []),
+    ],
+)
+def test_email_tricky_cases(text, emails):
+    found = [text[s:e] for s, e in net.email_spans(text)]
+    assert found == emails
+    assert [text[s:e] for s, e in emails_by_regex(text)] == emails

@@ -19,7 +19,14 @@ from typing import Literal
 from fanzha.privacy import ner as _ner
 from fanzha.privacy.findings import TYPES, Finding, resolve
 from fanzha.privacy.normalize import RUN, RUN_DIGITS, Group, fold, run_groups
-from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, NumberRule, addresses, names
+from fanzha.privacy.recognizers import (
+    NUMBER_RULES,
+    PATTERN_RULES,
+    NumberRule,
+    PatternRule,
+    addresses,
+    names,
+)
 from fanzha.privacy.recognizers._rules import has_context
 from fanzha.privacy.recognizers.ids import permit_kind
 
@@ -138,8 +145,7 @@ def _patterns(text: str, types: frozenset[str], offsets: list[int]) -> list[Hit]
     for rule in PATTERN_RULES:
         if rule.type not in types and not (rule.type == "passport" and _PERMITS & types):
             continue
-        for m in rule.compiled.finditer(text):
-            s, e = m.span("v") if "v" in rule.compiled.groupindex else m.span()
+        for s, e in _spans(rule, text):
             raw = text[s:e]
             value = fold(raw)
             conf = rule.score if rule.validate is None else rule.validate(value)
@@ -152,6 +158,14 @@ def _patterns(text: str, types: frozenset[str], offsets: list[int]) -> list[Hit]
             conf = min(1.0, conf + (rule.context_boost if ctx else 0.0))
             found.append((typ, s, e, conf, rule.name, value))
     return found
+
+
+def _spans(rule: PatternRule, text: str) -> Iterable[tuple[int, int]]:
+    if rule.spans is not None:
+        return rule.spans(text)
+    if "v" in rule.compiled.groupindex:
+        return (m.span("v") for m in rule.compiled.finditer(text))
+    return (m.span() for m in rule.compiled.finditer(text))
 
 
 @functools.cache

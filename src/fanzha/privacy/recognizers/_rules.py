@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from fanzha.privacy.normalize import FOLD
@@ -53,6 +53,8 @@ class PatternRule:
     context_required: bool = False
     context_boost: float = 0.05
     flags: int = 0
+    # A faster finder of the same spans as the regex's group `v` (tested equal to it), if any.
+    spans: Callable[[str], Iterable[tuple[int, int]]] | None = None
     compiled: re.Pattern[str] = field(init=False, compare=False)
     context_rx: re.Pattern[str] | None = field(default=None, init=False, compare=False)
 
