@@ -7,6 +7,7 @@ classified whole before it is cut into groups; e-mail found from each @ outwards
 
 from __future__ import annotations
 
+import bisect
 import random
 import re
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from fanzha.ids import phone, resident_id
 from fanzha.privacy import PATTERN_TYPES, detect
+from fanzha.privacy.findings import Finding, resolve
 from fanzha.privacy.normalize import FOLD, RUN, run_groups
 from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, net
 from fanzha.privacy.recognizers._rules import CONTEXT_WINDOW, context_regex, has_context
@@ -71,7 +73,7 @@ def test_context_regex_has_no_empty_class():
 # --- digit runs: the whole run classified at once, the groups only when that fails ------------
 
 
-def numbers_by_groups(text, rules, offsets):
+def numbers_by_groups(text, rules):
     """The reference: every run cut into groups, the longest accepted sequence taken first."""
     out = []
     for m in RUN.finditer(text):
@@ -96,9 +98,9 @@ def numbers_by_groups(text, rules, offsets):
                     continue
                 s, e = groups[i].start, groups[j].end
                 plain = j == i and text[s:e].isascii()
-                hit = detect._classify(digits, s, e, plain, rules, text, offsets)
+                hit = detect._classify(digits, plain, rules, text, s, 0)
                 if hit is not None:
-                    out.append(hit)
+                    out.append(Finding(hit[0], s, e, text[s:e], *hit[1:]))
                     i = j + 1
                     break
             if hit is None:
@@ -154,7 +156,9 @@ def number_texts(draw):
 def test_whole_run_first_gives_what_cutting_into_groups_gives(text):
     for types in ({"resident_id", "mobile", "email"}, set(PATTERN_TYPES)):
         rules = detect._number_rules(frozenset(types))
-        assert detect._numbers(text, rules, [0]) == numbers_by_groups(text, rules, [0]), text
+        found: list[list[Finding]] = [[]]
+        detect._numbers(text, rules, [0], found)
+        assert found[0] == numbers_by_groups(text, rules), text
 
 
 # --- e-mail: from each @ outwards instead of the pattern tried at every position ---------------
@@ -207,3 +211,31 @@ def test_email_tricky_cases(text, emails):
     found = [text[s:e] for s, e in net.email_spans(text)]
     assert found == emails
     assert [text[s:e] for s, e in emails_by_regex(text)] == emails
+
+
+# --- resolve: findings that do not overlap are returned in order without ranking -------------
+
+
+def resolve_by_ranking(findings):
+    """The reference: longest, then surest, first; one that overlaps a taken one is dropped."""
+    ranked = sorted(findings, key=lambda f: (-(f.end - f.start), -f.confidence, f.start))
+    starts, taken = [], []
+    for f in ranked:
+        i = bisect.bisect_right(starts, f.start)
+        if i and taken[i - 1].end > f.start:
+            continue
+        if i < len(starts) and starts[i] < f.end:
+            continue
+        starts.insert(i, f.start)
+        taken.insert(i, f)
+    return taken
+
+
+_spans = st.tuples(st.integers(0, 30), st.integers(0, 6), st.floats(0, 1), st.sampled_from("ab"))
+
+
+@settings(max_examples=500)
+@given(st.lists(_spans, max_size=6))
+def test_resolve_equals_ranking(spans):
+    findings = [Finding(t, s, s + n, "x" * n, c, "r") for s, n, c, t in spans]
+    assert resolve(findings) == resolve_by_ranking(findings)

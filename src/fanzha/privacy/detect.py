@@ -121,27 +121,18 @@ def _patterns_batched(texts: Sequence[str], types: frozenset[str]) -> list[list[
         offsets = [0]
         for t in chunk[:-1]:
             offsets.append(offsets[-1] + len(t) + len(_JOIN))
-        for typ, s, e, conf, rule, value in _patterns(joined, types, offsets):
-            k = bisect.bisect_right(offsets, s) - 1
-            o = offsets[k]
-            out[start + k].append(Finding(typ, s - o, e - o, joined[s:e], conf, rule, value))
+        _patterns(joined, types, offsets, out[start:end])
         start = end
     return out
 
 
-def _floor(offsets: list[int], pos: int) -> int:
-    """Start of the text of a batch that `pos` is in."""
-    return offsets[bisect.bisect_right(offsets, pos) - 1] if len(offsets) > 1 else 0
-
-
-Hit = tuple[str, int, int, float, str, str]  # type, start, end, confidence, rule, value
-
-
-def _patterns(text: str, types: frozenset[str], offsets: list[int]) -> list[Hit]:
-    found: list[Hit] = []
+def _patterns(
+    text: str, types: frozenset[str], offsets: list[int], sink: list[list[Finding]]
+) -> None:
+    """Findings of the texts joined in `text` (text k starts at offsets[k]) into sink[k]."""
     rules = _number_rules(types)
     if rules:
-        found.extend(_numbers(text, rules, offsets))
+        _numbers(text, rules, offsets, sink)
     for rule in PATTERN_RULES:
         if rule.type not in types and not (rule.type == "passport" and _PERMITS & types):
             continue
@@ -151,13 +142,14 @@ def _patterns(text: str, types: frozenset[str], offsets: list[int]) -> list[Hit]
             conf = rule.score if rule.validate is None else rule.validate(value)
             if conf is None:
                 continue
-            ctx = has_context(rule.context_rx, text, s, _floor(offsets, s))
+            k = bisect.bisect_right(offsets, s) - 1
+            o = offsets[k]
+            ctx = has_context(rule.context_rx, text, s, o)
             if rule.context_required and not ctx:
                 continue
             typ = permit_kind(value) if rule.type == "passport" else rule.type
             conf = min(1.0, conf + (rule.context_boost if ctx else 0.0))
-            found.append((typ, s, e, conf, rule.name, value))
-    return found
+            sink[k].append(Finding(typ, s - o, e - o, raw, conf, rule.name, value))
 
 
 def _spans(rule: PatternRule, text: str) -> Iterable[tuple[int, int]]:
@@ -179,18 +171,30 @@ def _number_rules(types: frozenset[str]) -> dict[int, tuple[NumberRule, ...]]:
     return {n: tuple(rs) for n, rs in by.items()}
 
 
-def _numbers(text: str, rules: dict[int, tuple[NumberRule, ...]], offsets: list[int]) -> list[Hit]:
+def _numbers(
+    text: str,
+    rules: dict[int, tuple[NumberRule, ...]],
+    offsets: list[int],
+    sink: list[list[Finding]],
+) -> None:
     """Each run of digits split into the numbers it holds: the longest sequence of groups that a
     rule accepts is taken, then the search goes on after it ('110105... 138...' gives two)."""
-    out: list[Hit] = []
     shortest = min(rules)
+    last = len(offsets) - 1
+    k, o = 0, 0  # the text of the batch the run is in, and where that text starts
+    nxt = offsets[1] if last else len(text) + 1
     for m in RUN.finditer(text):
+        s, e = m.span()
+        if s >= nxt:  # runs come in order: move on to the text this one is in
+            k = bisect.bisect_right(offsets, s) - 1
+            o = offsets[k]
+            nxt = offsets[k + 1] if k < last else len(text) + 1
         run = m.group()
         if run.isdigit() and run.isascii():  # the common case: one plain number
             if len(run) in rules:
-                hit = _classify(run, m.start(), m.end(), True, rules, text, offsets)
+                hit = _classify(run, True, rules, text, s, o)
                 if hit is not None:
-                    out.append(hit)
+                    sink[k].append(Finding(hit[0], s - o, e - o, run, hit[1], hit[2], hit[3]))
             continue
         digits = run.translate(RUN_DIGITS)
         n = len(digits)
@@ -200,12 +204,11 @@ def _numbers(text: str, rules: dict[int, tuple[NumberRule, ...]], offsets: list[
         # '１３８…', '一三八…') is classified at once, without cutting the run into groups.
         whole = n <= MAX_DIGITS and n in rules
         if whole:
-            hit = _classify(digits, m.start(), m.end(), False, rules, text, offsets)
+            hit = _classify(digits, False, rules, text, s, o)
             if hit is not None:
-                out.append(hit)
+                sink[k].append(Finding(hit[0], s - o, e - o, run, hit[1], hit[2], hit[3]))
                 continue
-        _split(run_groups(run, m.start()), whole, rules, text, offsets, out)
-    return out
+        _split(run_groups(run, s), whole, rules, text, o, sink[k])
 
 
 def _split(
@@ -213,11 +216,12 @@ def _split(
     tried_whole: bool,
     rules: dict[int, tuple[NumberRule, ...]],
     text: str,
-    offsets: list[int],
-    out: list[Hit],
+    floor: int,
+    out: list[Finding],
 ) -> None:
     """The numbers in a run of several groups: from each group on, the longest sequence of
-    groups that a rule accepts (the whole run is skipped if `tried_whole`)."""
+    groups that a rule accepts (the whole run is skipped if `tried_whole`). `floor`: where the
+    run's text starts in the batch."""
     n = len(groups)
     i = 0
     while i < n:
@@ -240,33 +244,34 @@ def _split(
             s, e = groups[i].start, groups[j].end
             plain = j == i and text[s:e].isascii()
             digits = "".join(g.digits for g in groups[i : j + 1])
-            hit = _classify(digits, s, e, plain, rules, text, offsets)
+            hit = _classify(digits, plain, rules, text, s, floor)
             if hit is not None:
-                out.append(hit)
+                out.append(Finding(hit[0], s - floor, e - floor, text[s:e], *hit[1:]))
                 i = j + 1
                 break
         if hit is None:
             i += 1
 
 
+Verdict = tuple[str, float, str, str]  # type, confidence, rule, value
+
+
 def _classify(
     digits: str,
-    start: int,
-    end: int,
     plain: bool,
     rules: dict[int, tuple[NumberRule, ...]],
     text: str,
-    offsets: list[int],
-) -> Hit | None:
-    """The most confident rule that takes these digits (context checked before validation)."""
-    has_x = digits.endswith("X")
-    best: Hit | None = None
-    floor = -1
+    start: int,
+    floor: int,
+) -> Verdict | None:
+    """The most confident rule that takes these digits, found at `start` of `text` (whose own text
+    starts at `floor`); context is checked before validation where it is required."""
+    has_x = digits[-1] == "X"
+    best: Verdict | None = None
     for rule in rules[len(digits)]:
         if has_x and not rule.allow_x:
             continue
         if rule.context_required:
-            floor = _floor(offsets, start) if floor < 0 else floor
             if not has_context(rule.context_rx, text, start, floor):
                 continue
             ctx = True
@@ -274,17 +279,16 @@ def _classify(
         if conf is None:
             continue
         if not rule.context_required:  # context only matters to a finding that is not sure
-            ctx = False
-            if conf < SURE and rule.context_rx is not None:
-                floor = _floor(offsets, start) if floor < 0 else floor
-                ctx = has_context(rule.context_rx, text, start, floor)
-        conf += rule.context_boost if ctx else 0.0
+            ctx = conf < SURE and has_context(rule.context_rx, text, start, floor)
+        if ctx:
+            conf += rule.context_boost
         if not plain:
             conf -= rule.obfuscated_penalty
-        conf = min(1.0, conf)
-        if best is None or conf > best[3]:
+        if conf > 1.0:
+            conf = 1.0
+        if best is None or conf > best[1]:
             value = rule.normalise(digits) if rule.normalise else digits
-            best = (rule.type, start, end, conf, rule.name, value)
+            best = (rule.type, conf, rule.name, value)
     return best
 
 

@@ -8,6 +8,7 @@ piece of a waybill or a chat was masked.
 from __future__ import annotations
 
 import bisect
+import operator
 from dataclasses import dataclass
 
 #: Every type the detectors report; policies and operators use the same names.
@@ -56,6 +57,9 @@ class Finding:
         }
 
 
+_START = operator.attrgetter("start")
+
+
 def resolve(findings: list[Finding]) -> list[Finding]:
     """Non-overlapping findings in text order.
 
@@ -65,6 +69,14 @@ def resolve(findings: list[Finding]) -> list[Finding]:
     """
     if len(findings) < 2:
         return list(findings)
+    in_order = sorted(findings, key=_START)
+    end = 0
+    for f in in_order:
+        if f.start < end or f.start >= f.end:
+            break
+        end = f.end
+    else:
+        return in_order  # nothing overlaps (the usual case): every finding stays
     ranked = sorted(findings, key=lambda f: (-(f.end - f.start), -f.confidence, f.start))
     starts: list[int] = []  # taken spans, sorted and disjoint
     taken: list[Finding] = []
