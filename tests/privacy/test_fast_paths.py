@@ -1,13 +1,16 @@
 """The fast paths of numbers-only scanning against the plain ways they replace.
 
 Each fast path must give the same answers as the obvious slow code (kept here as the reference):
-context words matched on the raw text instead of a folded, lower-cased copy; a disguised digit run
-classified whole before it is cut into groups; e-mail found from each @ outwards.
+the ID check digit (in tests/ids); context words matched on the raw text instead of a folded,
+lower-cased copy; a disguised digit run classified whole before it is cut into groups; e-mail
+found from each @ outwards; findings that do not overlap kept without ranking; an ID-like
+number's birth date checked without a date object.
 """
 
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import random
 import re
 
@@ -19,7 +22,7 @@ from fanzha.ids import phone, resident_id
 from fanzha.privacy import PATTERN_TYPES, detect
 from fanzha.privacy.findings import Finding, resolve
 from fanzha.privacy.normalize import FOLD, RUN, run_groups
-from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, net
+from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, ids, net
 from fanzha.privacy.recognizers._rules import CONTEXT_WINDOW, context_regex, has_context
 
 RULES_WITH_CONTEXT = [r for r in (*NUMBER_RULES, *PATTERN_RULES) if r.context]
@@ -239,3 +242,30 @@ _spans = st.tuples(st.integers(0, 30), st.integers(0, 6), st.floats(0, 1), st.sa
 def test_resolve_equals_ranking(spans):
     findings = [Finding(t, s, s + n, "x" * n, c, "r") for s, n, c, t in spans]
     assert resolve(findings) == resolve_by_ranking(findings)
+
+
+# --- an ID-like number's birth date checked without making a date -----------------------------
+
+
+def id_like_by_date(digits: str) -> float | None:
+    """The reference: a real date from 1900 to this year and a province code."""
+    if len(digits) != 18 or not digits[:17].isdigit() or digits[:2] not in ids._PROVINCES:
+        return None
+    try:
+        born = dt.date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
+    except ValueError:
+        return None
+    return 0.6 if 1900 <= born.year <= dt.date.today().year else None
+
+
+@settings(max_examples=500)
+@given(
+    head=st.sampled_from(["110105", "440524", "990000", "810000"]),
+    year=st.integers(0, 2200),
+    month=st.integers(0, 13),
+    day=st.integers(0, 32),
+    tail=st.sampled_from(["123X", "0019", "12X4"]),
+)
+def test_id_like_dates_equal_the_calendar(head, year, month, day, tail):
+    digits = f"{head}{year:04d}{month:02d}{day:02d}{tail}"
+    assert ids._id_like(digits) == id_like_by_date(digits)
