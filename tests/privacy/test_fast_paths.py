@@ -4,12 +4,14 @@ Each fast path must give the same answers as the obvious slow code (kept here as
 the ID check digit (in tests/ids); context words matched on the raw text instead of a folded,
 lower-cased copy; a disguised digit run classified whole before it is cut into groups; e-mail
 found from each @ outwards; findings that do not overlap kept without ranking; an ID-like
-number's birth date checked without a date object.
+number's birth date checked without a date object; a Finding made without the frozen
+dataclass's __init__.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import random
 import re
@@ -19,8 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fanzha.ids import phone, resident_id
-from fanzha.privacy import PATTERN_TYPES, detect
-from fanzha.privacy.findings import Finding, resolve
+from fanzha.privacy import PATTERN_TYPES, TYPES, detect
+from fanzha.privacy.findings import Finding, finding, resolve
 from fanzha.privacy.normalize import FOLD, RUN, run_groups
 from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, ids, net
 from fanzha.privacy.recognizers._rules import CONTEXT_WINDOW, context_regex, has_context
@@ -269,3 +271,21 @@ def id_like_by_date(digits: str) -> float | None:
 def test_id_like_dates_equal_the_calendar(head, year, month, day, tail):
     digits = f"{head}{year:04d}{month:02d}{day:02d}{tail}"
     assert ids._id_like(digits) == id_like_by_date(digits)
+
+
+# --- finding(): a Finding without the frozen dataclass's __init__ -----------------------------
+
+
+@given(
+    typ=st.sampled_from(TYPES),
+    start=st.integers(0, 10**6),
+    n=st.integers(0, 30),
+    confidence=st.floats(0, 1),
+    value=st.none() | st.text(max_size=5),
+)
+def test_finding_is_the_same_frozen_finding(typ, start, n, confidence, value):
+    args = (typ, start, start + n, "x" * n, confidence, "rule.name", value)
+    fast, slow = finding(*args), Finding(*args)
+    assert fast == slow and hash(fast) == hash(slow) and fast.to_dict() == slow.to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.start = 0  # type: ignore[misc]

@@ -12,12 +12,12 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from fanzha.privacy import ner as _ner
-from fanzha.privacy.findings import TYPES, Finding, resolve
+from fanzha.privacy.findings import TYPES, Finding, finding, resolve
 from fanzha.privacy.normalize import RUN, RUN_DIGITS, Group, fold, run_groups
 from fanzha.privacy.recognizers import (
     NUMBER_RULES,
@@ -34,6 +34,8 @@ NerMode = Literal["auto", "lac", "rules", "off"]
 MAX_DIGITS = 19
 SURE = 0.95  # a finding this confident is not looked at again for context words
 DEFAULT_MIN_CONFIDENCE = 0.5
+Verdict = tuple[str, float, str, str]  # type, confidence, rule, value of a number
+Check = Callable[[str, bool, str, int, int], "Verdict | None"]  # digits, plain, text, start, floor
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def _patterns(
                 continue
             typ = permit_kind(value) if rule.type == "passport" else rule.type
             conf = min(1.0, conf + (rule.context_boost if ctx else 0.0))
-            sink[k].append(Finding(typ, s - o, e - o, raw, conf, rule.name, value))
+            sink[k].append(finding(typ, s - o, e - o, raw, conf, rule.name, value))
 
 
 def _spans(rule: PatternRule, text: str) -> Iterable[tuple[int, int]]:
@@ -161,19 +163,20 @@ def _spans(rule: PatternRule, text: str) -> Iterable[tuple[int, int]]:
 
 
 @functools.cache
-def _number_rules(types: frozenset[str]) -> dict[int, tuple[NumberRule, ...]]:
-    """The number rules of the wanted types, by the number of digits they take."""
-    by: dict[int, list[NumberRule]] = {}
+def _number_rules(types: frozenset[str]) -> dict[int, tuple[Check, ...]]:
+    """The checks of the number rules of the wanted types, by the number of digits they take."""
+    by: dict[int, list[Check]] = {}
     for r in NUMBER_RULES:
         if r.type in types:
+            check = _checker(r)
             for n in r.lengths:
-                by.setdefault(n, []).append(r)
-    return {n: tuple(rs) for n, rs in by.items()}
+                by.setdefault(n, []).append(check)
+    return {n: tuple(cs) for n, cs in by.items()}
 
 
 def _numbers(
     text: str,
-    rules: dict[int, tuple[NumberRule, ...]],
+    rules: dict[int, tuple[Check, ...]],
     offsets: list[int],
     sink: list[list[Finding]],
 ) -> None:
@@ -194,7 +197,7 @@ def _numbers(
             if len(run) in rules:
                 hit = _classify(run, True, rules, text, s, o)
                 if hit is not None:
-                    sink[k].append(Finding(hit[0], s - o, e - o, run, hit[1], hit[2], hit[3]))
+                    sink[k].append(finding(hit[0], s - o, e - o, run, hit[1], hit[2], hit[3]))
             continue
         digits = run.translate(RUN_DIGITS)
         n = len(digits)
@@ -206,7 +209,7 @@ def _numbers(
         if whole:
             hit = _classify(digits, False, rules, text, s, o)
             if hit is not None:
-                sink[k].append(Finding(hit[0], s - o, e - o, run, hit[1], hit[2], hit[3]))
+                sink[k].append(finding(hit[0], s - o, e - o, run, hit[1], hit[2], hit[3]))
                 continue
         _split(run_groups(run, s), whole, rules, text, o, sink[k])
 
@@ -214,7 +217,7 @@ def _numbers(
 def _split(
     groups: list[Group],
     tried_whole: bool,
-    rules: dict[int, tuple[NumberRule, ...]],
+    rules: dict[int, tuple[Check, ...]],
     text: str,
     floor: int,
     out: list[Finding],
@@ -246,50 +249,59 @@ def _split(
             digits = "".join(g.digits for g in groups[i : j + 1])
             hit = _classify(digits, plain, rules, text, s, floor)
             if hit is not None:
-                out.append(Finding(hit[0], s - floor, e - floor, text[s:e], *hit[1:]))
+                out.append(finding(hit[0], s - floor, e - floor, text[s:e], *hit[1:]))
                 i = j + 1
                 break
         if hit is None:
             i += 1
 
 
-Verdict = tuple[str, float, str, str]  # type, confidence, rule, value
-
-
 def _classify(
     digits: str,
     plain: bool,
-    rules: dict[int, tuple[NumberRule, ...]],
+    rules: dict[int, tuple[Check, ...]],
     text: str,
     start: int,
     floor: int,
 ) -> Verdict | None:
-    """The most confident rule that takes these digits, found at `start` of `text` (whose own text
-    starts at `floor`); context is checked before validation where it is required."""
-    has_x = digits[-1] == "X"
-    best: Verdict | None = None
-    for rule in rules[len(digits)]:
-        if has_x and not rule.allow_x:
-            continue
-        if rule.context_required:
-            if not has_context(rule.context_rx, text, start, floor):
-                continue
-            ctx = True
-        conf = rule.validate(digits)
+    """The most confident rule that takes these digits (the first one on a tie), found at `start`
+    of `text` (whose own text starts at `floor`)."""
+    checks = rules[len(digits)]
+    if len(checks) == 1:
+        return checks[0](digits, plain, text, start, floor)
+    best = None
+    for check in checks:
+        v = check(digits, plain, text, start, floor)
+        if v is not None and (best is None or v[1] > best[1]):
+            best = v
+    return best
+
+
+def _checker(rule: NumberRule) -> Check:
+    """One rule's verdict on some digits, with the rule's fields bound once (this runs on every
+    candidate number). Context is read before validation where it is required, and otherwise
+    only for a finding that is not sure; digits not written plainly lose a little confidence."""
+    validate, rx, required = rule.validate, rule.context_rx, rule.context_required
+    boost, penalty, allow_x = rule.context_boost, rule.obfuscated_penalty, rule.allow_x
+    typ, name, normalise = rule.type, rule.name, rule.normalise
+
+    def check(digits: str, plain: bool, text: str, start: int, floor: int) -> Verdict | None:
+        if not allow_x and digits[-1] == "X":
+            return None
+        if required and not has_context(rx, text, start, floor):
+            return None
+        conf = validate(digits)
         if conf is None:
-            continue
-        if not rule.context_required:  # context only matters to a finding that is not sure
-            ctx = conf < SURE and has_context(rule.context_rx, text, start, floor)
-        if ctx:
-            conf += rule.context_boost
+            return None
+        if required or (conf < SURE and has_context(rx, text, start, floor)):
+            conf += boost
         if not plain:
-            conf -= rule.obfuscated_penalty
+            conf -= penalty
         if conf > 1.0:
             conf = 1.0
-        if best is None or conf > best[1]:
-            value = rule.normalise(digits) if rule.normalise else digits
-            best = (rule.type, conf, rule.name, value)
-    return best
+        return (typ, conf, name, normalise(digits) if normalise else digits)
+
+    return check
 
 
 # --- names and places from the model --------------------------------------------------------
