@@ -18,7 +18,7 @@ from typing import Literal
 
 from fanzha.privacy import ner as _ner
 from fanzha.privacy.findings import TYPES, Finding, finding, resolve
-from fanzha.privacy.normalize import RUN, RUN_DIGITS, Group, fold, run_groups
+from fanzha.privacy.normalize import RUN_DIGITS, Group, fold, run_groups, run_regex
 from fanzha.privacy.recognizers import (
     NUMBER_RULES,
     PATTERN_RULES,
@@ -183,10 +183,11 @@ def _numbers(
     """Each run of digits split into the numbers it holds: the longest sequence of groups that a
     rule accepts is taken, then the search goes on after it ('110105... 138...' gives two)."""
     shortest = min(rules)
+    runs = run_regex(max(5, shortest - 1))  # the X of an ID counts as its last digit
     last = len(offsets) - 1
     k, o = 0, 0  # the text of the batch the run is in, and where that text starts
     nxt = offsets[1] if last else len(text) + 1
-    for m in RUN.finditer(text):
+    for m in runs.finditer(text):
         s, e = m.span()
         if s >= nxt:  # runs come in order: move on to the text this one is in
             k = bisect.bisect_right(offsets, s) - 1

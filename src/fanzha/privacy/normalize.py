@@ -9,6 +9,7 @@ dashes, stars, brackets) or a change of script split into groups.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,12 +53,21 @@ DIGIT_CLASS = f"{_ASCII}{_WIDE}{_CN}{_OTHER}"
 SEPARATORS = " \t\u3000-‐‑‒–—―_.·・*＊/／()（）[]【】,，'’~～"
 SEP_CLASS = "".join(re.escape(c) for c in SEPARATORS)
 MAX_SEP = 4  # "56793.***6": up to four separator characters between two digits
-# A run: at least 5 digits of any script, separated by at most MAX_SEP separators, optionally
-# closed by X (the check character of an ID number).
-RUN = re.compile(
-    rf"[{DIGIT_CLASS}](?:[{SEP_CLASS}]{{0,{MAX_SEP}}}[{DIGIT_CLASS}]){{4,}}"
-    rf"(?:[{SEP_CLASS}]{{0,2}}[XxＸｘ×])?"
-)
+
+
+@functools.cache
+def run_regex(min_digits: int = 5) -> re.Pattern[str]:
+    """A run: at least `min_digits` digits of any script, separated by at most MAX_SEP
+    separators, optionally closed by X (the check character of an ID number). A run is matched
+    whole or not at all, so a larger minimum only drops the shorter runs (in the regex engine,
+    not in Python)."""
+    return re.compile(
+        rf"[{DIGIT_CLASS}](?:[{SEP_CLASS}]{{0,{MAX_SEP}}}[{DIGIT_CLASS}]){{{min_digits - 1},}}"
+        rf"(?:[{SEP_CLASS}]{{0,2}}[XxＸｘ×])?"
+    )
+
+
+RUN = run_regex(5)
 DROP_SEPARATORS = {ord(c): None for c in SEPARATORS}
 _X = "XxＸｘ×"
 _GROUP = re.compile(rf"[{_ASCII}]+|[{_WIDE}]+|[{_CN}]+|[{_OTHER}]+|[{_X}]")
