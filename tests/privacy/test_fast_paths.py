@@ -289,3 +289,19 @@ def test_finding_is_the_same_frozen_finding(typ, start, n, confidence, value):
     assert fast == slow and hash(fast) == hash(slow) and fast.to_dict() == slow.to_dict()
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.start = 0  # type: ignore[misc]
+
+
+def test_folding_leaves_ascii_alone():
+    # the pattern rules skip fold() for an ASCII match
+    assert all(k > 0x7F for k in FOLD)
+    ascii_text = "".join(map(chr, range(0x80)))
+    assert ascii_text.translate(FOLD) == ascii_text
+
+
+def test_one_batch_and_many_batches_find_the_same(monkeypatch):
+    texts = ["身份证110105194912310021 手机13800138000", "", "邮箱a@b.cn 电话：87654321", "x" * 50]
+    scanner = detect.Scanner(types=frozenset(PATTERN_TYPES), ner="off")
+    one = scanner.scan_many(texts)
+    monkeypatch.setattr(detect, "_BATCH_CHARS", 10)  # every text a batch of its own
+    assert scanner.scan_many(texts) == one == [scanner.scan(t) for t in texts]
+    assert [f.type for f in one[0]] == ["resident_id", "mobile"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,10 @@ _BATCH_CHARS = 1 << 20
 
 def _patterns_batched(texts: Sequence[str], types: frozenset[str]) -> list[list[Finding]]:
     out: list[list[Finding]] = [[] for _ in texts]
+    if sum(map(len, texts)) + len(_JOIN) * len(texts) <= _BATCH_CHARS:  # one batch
+        offsets = list(itertools.accumulate((len(t) + len(_JOIN) for t in texts[:-1]), initial=0))
+        _patterns(_JOIN.join(texts), types, offsets, out)
+        return out
     start = 0
     while start < len(texts):
         # about a megabyte per batch, so one huge text does not make a huge copy of the rest
@@ -135,22 +140,27 @@ def _patterns(
     rules = _number_rules(types)
     if rules:
         _numbers(text, rules, offsets, sink)
+    last = len(offsets) - 1
     for rule in PATTERN_RULES:
         if rule.type not in types and not (rule.type == "passport" and _PERMITS & types):
             continue
+        validate, rx, boost = rule.validate, rule.context_rx, rule.context_boost
+        k, o, nxt = 0, 0, offsets[1] if last else len(text) + 1
         for s, e in _spans(rule, text):
             raw = text[s:e]
-            value = fold(raw)
-            conf = rule.score if rule.validate is None else rule.validate(value)
+            value = raw if raw.isascii() else fold(raw)  # nothing ASCII is folded
+            conf = rule.score if validate is None else validate(value)
             if conf is None:
                 continue
-            k = bisect.bisect_right(offsets, s) - 1
-            o = offsets[k]
-            ctx = has_context(rule.context_rx, text, s, o)
+            if s >= nxt:  # spans come in order: move on to the text this one is in
+                k = bisect.bisect_right(offsets, s) - 1
+                o = offsets[k]
+                nxt = offsets[k + 1] if k < last else len(text) + 1
+            ctx = rx is not None and has_context(rx, text, s, o)
             if rule.context_required and not ctx:
                 continue
             typ = permit_kind(value) if rule.type == "passport" else rule.type
-            conf = min(1.0, conf + (rule.context_boost if ctx else 0.0))
+            conf = min(1.0, conf + (boost if ctx else 0.0))
             sink[k].append(finding(typ, s - o, e - o, raw, conf, rule.name, value))
 
 
@@ -195,8 +205,12 @@ def _numbers(
             nxt = offsets[k + 1] if k < last else len(text) + 1
         run = m.group()
         if run.isdigit() and run.isascii():  # the common case: one plain number
-            if len(run) in rules:
-                hit = _classify(run, True, rules, text, s, o)
+            checks = rules.get(len(run))
+            if checks is not None:
+                if len(checks) == 1:
+                    hit = checks[0](run, True, text, s, o)
+                else:
+                    hit = _classify(run, True, rules, text, s, o)
                 if hit is not None:
                     sink[k].append(finding(hit[0], s - o, e - o, run, hit[1], hit[2], hit[3]))
             continue
