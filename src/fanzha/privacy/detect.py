@@ -84,11 +84,10 @@ class Scanner:
                     ents[i] = e
             for i, text in enumerate(texts):
                 found[i].extend(self._people(text, ents[i]))
-        out = []
-        for fs in found:
-            keep = [f for f in fs if f.type in self.types and f.confidence >= self.min_confidence]
-            out.append(resolve(keep))
-        return out
+        types, least = self.types, self.min_confidence
+        return [
+            resolve([f for f in fs if f.type in types and f.confidence >= least]) for fs in found
+        ]
 
     def _people(self, text: str, ents: list[_ner.Entity] | None) -> list[Finding]:
         found: list[Finding] = []
