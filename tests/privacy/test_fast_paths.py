@@ -23,7 +23,15 @@ from hypothesis import strategies as st
 from fanzha.ids import phone, resident_id
 from fanzha.privacy import PATTERN_TYPES, TYPES, detect
 from fanzha.privacy.findings import Finding, finding, resolve
-from fanzha.privacy.normalize import FOLD, RUN, run_groups
+from fanzha.privacy.normalize import (
+    ASCII_RUN_SEPARATORS,
+    ASCII_RUN_X,
+    FOLD,
+    RUN,
+    RUN_DIGITS,
+    SEPARATORS,
+    run_groups,
+)
 from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, ids, net
 from fanzha.privacy.recognizers._rules import CONTEXT_WINDOW, context_regex, has_context
 
@@ -305,3 +313,9 @@ def test_one_batch_and_many_batches_find_the_same(monkeypatch):
     monkeypatch.setattr(detect, "_BATCH_CHARS", 10)  # every text a batch of its own
     assert scanner.scan_many(texts) == one == [scanner.scan(t) for t in texts]
     assert [f.type for f in one[0]] == ["resident_id", "mobile"]
+
+
+@given(st.text(alphabet="0123456789xX" + "".join(c for c in SEPARATORS if c.isascii())))
+def test_an_ascii_run_reads_as_str_translate_reads_it(run):
+    fast = run.encode().translate(ASCII_RUN_X, ASCII_RUN_SEPARATORS).decode()
+    assert fast == run.translate(RUN_DIGITS)

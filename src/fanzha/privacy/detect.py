@@ -19,7 +19,15 @@ from typing import Literal
 
 from fanzha.privacy import ner as _ner
 from fanzha.privacy.findings import TYPES, Finding, finding, resolve
-from fanzha.privacy.normalize import RUN_DIGITS, Group, fold, run_groups, run_regex
+from fanzha.privacy.normalize import (
+    ASCII_RUN_SEPARATORS,
+    ASCII_RUN_X,
+    RUN_DIGITS,
+    Group,
+    fold,
+    run_groups,
+    run_regex,
+)
 from fanzha.privacy.recognizers import (
     NUMBER_RULES,
     PATTERN_RULES,
@@ -213,7 +221,10 @@ def _numbers(
                 if hit is not None:
                     sink[k].append(finding(hit[0], s - o, e - o, run, hit[1], hit[2], hit[3]))
             continue
-        digits = run.translate(RUN_DIGITS)
+        if run.isascii():  # '138 0013 8000', '139-456-723-18'
+            digits = run.encode().translate(ASCII_RUN_X, ASCII_RUN_SEPARATORS).decode()
+        else:
+            digits = run.translate(RUN_DIGITS)
         n = len(digits)
         if n < shortest:
             continue  # 1,054,071.27: too few digits for any number wanted

@@ -75,6 +75,9 @@ _GROUP = re.compile(rf"[{_ASCII}]+|[{_WIDE}]+|[{_CN}]+|[{_OTHER}]+|[{_X}]")
 RUN_DIGITS: dict[int, str | None] = {0xFF10 + i: str(i) for i in range(10)}
 RUN_DIGITS |= {ord(c): FOLD[ord(c)] for c in _CN + _OTHER}
 RUN_DIGITS |= {ord(c): "X" for c in _X} | DROP_SEPARATORS
+#: The same for an ASCII run, as bytes.translate tables: three times faster than str.translate.
+ASCII_RUN_X = bytes.maketrans(b"x", b"X")
+ASCII_RUN_SEPARATORS = "".join(c for c in SEPARATORS if c.isascii()).encode()
 
 
 @dataclass(frozen=True, slots=True)
