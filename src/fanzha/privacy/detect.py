@@ -151,12 +151,18 @@ def _patterns(
     for rule in PATTERN_RULES:
         if rule.type not in types and not (rule.type == "passport" and _PERMITS & types):
             continue
-        validate, rx, boost = rule.validate, rule.context_rx, rule.context_boost
+        validate, rx, boost, required = (
+            rule.validate,
+            rule.context_rx,
+            rule.context_boost,
+            rule.context_required,
+        )
+        typ, name, score, permit = rule.type, rule.name, rule.score, rule.type == "passport"
         k, o, nxt = 0, 0, offsets[1] if last else len(text) + 1
         for s, e in _spans(rule, text):
             raw = text[s:e]
             value = raw if raw.isascii() else fold(raw)  # nothing ASCII is folded
-            conf = rule.score if validate is None else validate(value)
+            conf = score if validate is None else validate(value)
             if conf is None:
                 continue
             if s >= nxt:  # spans come in order: move on to the text this one is in
@@ -164,11 +170,11 @@ def _patterns(
                 o = offsets[k]
                 nxt = offsets[k + 1] if k < last else len(text) + 1
             ctx = rx is not None and has_context(rx, text, s, o)
-            if rule.context_required and not ctx:
+            if required and not ctx:
                 continue
-            typ = permit_kind(value) if rule.type == "passport" else rule.type
             conf = min(1.0, conf + (boost if ctx else 0.0))
-            sink[k].append(finding(typ, s - o, e - o, raw, conf, rule.name, value))
+            kind = permit_kind(value) if permit else typ
+            sink[k].append(finding(kind, s - o, e - o, raw, conf, name, value))
 
 
 def _spans(rule: PatternRule, text: str) -> Iterable[tuple[int, int]]:

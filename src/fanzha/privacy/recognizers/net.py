@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
 
 from fanzha.privacy.recognizers._rules import PatternRule
 
@@ -23,27 +22,30 @@ _FIRST = re.compile(f"[{_W}]")
 _LOCAL_RX = re.compile(f"[{_LOCAL}]")
 
 
-def email_spans(text: str) -> Iterator[tuple[int, int]]:
+def email_spans(text: str) -> list[tuple[int, int]]:
     """The spans of EMAIL's matches (finditer), found from each @ outwards.
 
     Before an @ a match can only start where its run of local-part characters starts (the
     look-behind forbids any later start), so the start is read backwards from the @ and the domain
     is matched forwards: the text between @s is never scanned by the full pattern.
     """
+    out: list[tuple[int, int]] = []
     pos = 0  # where the last match ended: finditer's matches do not overlap
+    back, first, local, domain = _LOCAL_BACK.match, _FIRST.match, _LOCAL_RX.match, _DOMAIN_RX.match
     for p in _at_signs(text):
         if p < pos:
             continue
-        lo = max(pos, p - 65)
-        s = p - _LOCAL_BACK.match(text[lo:p][::-1]).end()
-        if s == p or p - s > 64 or (s == pos > 0 and _LOCAL_RX.match(text, s - 1)):
+        lo = p - 65 if p - 65 > pos else pos
+        s = p - back(text[lo:p][::-1]).end()
+        if s == p or p - s > 64 or (s == pos > 0 and local(text, s - 1)):
             continue  # no local part, one too long, or one that starts inside the last match
-        if not _FIRST.match(text, s):
+        if not first(text, s):
             continue  # '.abc@': the first character must be a letter or digit
-        m = _DOMAIN_RX.match(text, p + 1)
+        m = domain(text, p + 1)
         if m is not None:
             pos = m.end()
-            yield s, pos
+            out.append((s, pos))
+    return out
 
 
 def _at_signs(text: str) -> list[int]:
