@@ -3,15 +3,15 @@
 Fraud adverts and leaked-data listings write "加q:56793.***6", "壹叁捌 0013 8000", "１３８００１３８０００"
 or "138 0013 8000" so that a plain `1[3-9]\\d{9}` never fires. `fold()` maps full-width forms and
 Chinese numerals to ASCII one character for one character, so a span found in the folded text is
-the same span in the original; `digit_runs()` finds runs of digits that separators (spaces, dots,
-dashes, stars, brackets) or a change of script split into groups.
+the same span in the original; `run_regex()` finds runs of digits that separators (spaces, dots,
+dashes, stars, brackets) or a change of script split into groups (`run_groups()`), and RUN_DIGITS
+reads a run's digits in one translate.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 CN_DIGITS = {
@@ -95,12 +95,6 @@ def run_groups(run: str, base: int = 0) -> list[Group]:
         Group(g.group().translate(RUN_DIGITS), base + g.start(), base + g.end())
         for g in _GROUP.finditer(run)
     ]
-
-
-def digit_runs(text: str) -> Iterator[tuple[int, int, list[Group]]]:
-    """(start, end, groups) of every run of at least five digits, in any script."""
-    for m in RUN.finditer(text):
-        yield m.start(), m.end(), run_groups(m.group(), m.start())
 
 
 def strip_separators(text: str) -> str:

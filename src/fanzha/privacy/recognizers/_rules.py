@@ -39,7 +39,7 @@ class NumberRule:
 
 @dataclass(frozen=True)
 class PatternRule:
-    """A regular expression over the folded text; group `v` (if present) is the finding's span.
+    """A regular expression over the raw text; group `v` (if present) is the finding's span.
 
     `validate(matched)` returns a confidence (or None to reject), or is None to use `score`.
     """
