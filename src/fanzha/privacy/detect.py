@@ -148,9 +148,7 @@ def _patterns(
     if rules:
         _numbers(text, rules, offsets, sink)
     last = len(offsets) - 1
-    for rule in PATTERN_RULES:
-        if rule.type not in types and not (rule.type == "passport" and _PERMITS & types):
-            continue
+    for rule in _pattern_rules(types):
         validate, rx, boost, required = (
             rule.validate,
             rule.context_rx,
@@ -183,6 +181,14 @@ def _spans(rule: PatternRule, text: str) -> Iterable[tuple[int, int]]:
     if "v" in rule.compiled.groupindex:
         return (m.span("v") for m in rule.compiled.finditer(text))
     return (m.span() for m in rule.compiled.finditer(text))
+
+
+@functools.cache
+def _pattern_rules(types: frozenset[str]) -> tuple[PatternRule, ...]:
+    """The pattern rules of the wanted types (the passport rule finds the permits too)."""
+    return tuple(
+        r for r in PATTERN_RULES if r.type in types or (r.type == "passport" and _PERMITS & types)
+    )
 
 
 @functools.cache
