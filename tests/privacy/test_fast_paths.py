@@ -319,3 +319,20 @@ def test_one_batch_and_many_batches_find_the_same(monkeypatch):
 def test_an_ascii_run_reads_as_str_translate_reads_it(run):
     fast = run.encode().translate(ASCII_RUN_X, ASCII_RUN_SEPARATORS).decode()
     assert fast == run.translate(RUN_DIGITS)
+
+
+@given(st.text(alphabet="0123456789０１２３４５６７８９", min_size=1, max_size=25))
+def test_a_full_width_run_reads_as_str_translate_reads_it(run):
+    assert str(int(run)).zfill(len(run)) == run.translate(RUN_DIGITS)
+
+
+def test_only_full_width_and_ascii_digits_of_a_run_are_decimal():
+    # the scanner reads a decimal run with int(): nothing else a run may hold can be decimal
+    others = set(RUN_DIGITS) - {0xFF10 + i for i in range(10)}
+    assert not any(chr(c).isdecimal() for c in others)
+
+
+def test_a_huge_run_of_full_width_digits_is_no_crash():
+    text = "电话" + "１" * 5000 + "，手机１３８００１３８０００"
+    found = detect.Scanner(types=frozenset(PATTERN_TYPES), ner="off").scan(text)
+    assert [f.value for f in found if f.type == "mobile"] == ["13800138000"]

@@ -235,6 +235,9 @@ def _numbers(
             continue
         if run.isascii():  # '138 0013 8000', '139-456-723-18'
             digits = run.encode().translate(ASCII_RUN_X, ASCII_RUN_SEPARATORS).decode()
+        elif len(run) <= MAX_DIGITS and run.isdecimal():
+            # '１３８００１３８０００': int() reads full-width digits (but refuses 4,300 of them)
+            digits = str(int(run)).zfill(len(run))
         else:
             digits = run.translate(RUN_DIGITS)
         n = len(digits)
