@@ -126,9 +126,7 @@ def test_the_check_digit_of_odd_input_is_the_textbook_sums():
     fix_check=st.booleans(),
     today=st.sampled_from([None, dt.date(2000, 1, 1), dt.date(2026, 1, 1)]),
 )
-def test_is_valid_18_answers_as_parse_does(
-    seed, kind, birth, region, date_part, fix_check, today
-):
+def test_is_valid_18_answers_as_parse_does(seed, kind, birth, region, date_part, fix_check, today):
     rng = random.Random(seed)
     value = rid.fake(rng, birth_date=dt.date(1980, 5, 17), kind=kind)
     body = (region or value[:6]) + (date_part or birth.strftime("%Y%m%d")) + value[14:17]
@@ -141,6 +139,8 @@ def test_is_valid_18_answers_as_parse_does(
     assert rid.is_valid_18(value, today=today) == want
 
 
-@pytest.mark.parametrize("odd", ["11010519491231002x", "1101051949123100２X", "110105 9491231002X", ""])
+@pytest.mark.parametrize(
+    "odd", ["11010519491231002x", "1101051949123100２X", "110105 9491231002X", ""]
+)
 def test_is_valid_18_refuses_what_is_not_clean(odd):
     assert not rid.is_valid_18(odd)
