@@ -91,3 +91,56 @@ def test_age_and_region_name():
 def test_is_valid_is_parse_without_the_error():
     assert rid.is_valid("11010519491231002X")
     assert not rid.is_valid("11010519491231002Y")
+
+
+def _check_digit_by_the_standard(first17: str) -> str:
+    """GB 11643-1999 7.2 as written: weights 2**(17-i) mod 11, then the table."""
+    total = sum(int(c) * (2 ** (17 - i) % 11) for i, c in enumerate(first17))
+    return "10X98765432"[total % 11]
+
+
+@given(st.text("0123456789", min_size=17, max_size=17))
+def test_the_fast_check_digit_agrees_with_the_standard(first17):
+    assert rid.check_digit(first17) == _check_digit_by_the_standard(first17)
+
+
+def test_the_check_digit_of_known_numbers():
+    assert rid.check_digit("11010519491231002") == "X"  # GB 11643's own example
+    assert rid.check_digit("44052418800101001") == "4"
+
+
+def test_the_check_digit_of_odd_input_is_the_textbook_sums():
+    # full-width digits are digits to int(): same answer as their ASCII form
+    assert rid.check_digit("１１０１０５１９４９１２３１００２") == "X"
+    for bad in ("1101051949123100", "110105194912310021", "1_010519491231002", "1101051949123100a"):
+        with pytest.raises(ValueError):
+            rid.check_digit(bad)
+
+
+@given(
+    seed=st.integers(0, 2**32),
+    kind=kinds,
+    birth=st.dates(dt.date(1890, 1, 1), dt.date(2030, 12, 31)),
+    region=st.sampled_from([None, "110103", "119999", "142622", "990000", "954321", "910000"]),
+    date_part=st.sampled_from([None, "19490230", "20000229", "19000229", "18991231", "00000000"]),
+    fix_check=st.booleans(),
+    today=st.sampled_from([None, dt.date(2000, 1, 1), dt.date(2026, 1, 1)]),
+)
+def test_is_valid_18_answers_as_parse_does(seed, kind, birth, region, date_part, fix_check, today):
+    rng = random.Random(seed)
+    value = rid.fake(rng, birth_date=dt.date(1980, 5, 17), kind=kind)
+    body = (region or value[:6]) + (date_part or birth.strftime("%Y%m%d")) + value[14:17]
+    value = body + (rid.check_digit(body) if fix_check else rng.choice("0123456789X"))
+    try:
+        rid.parse(value, today=today)
+        want = True
+    except IdError:
+        want = False
+    assert rid.is_valid_18(value, today=today) == want
+
+
+@pytest.mark.parametrize(
+    "odd", ["11010519491231002x", "1101051949123100２X", "110105 9491231002X", ""]
+)
+def test_is_valid_18_refuses_what_is_not_clean(odd):
+    assert not rid.is_valid_18(odd)

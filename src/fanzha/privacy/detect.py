@@ -11,15 +11,31 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from fanzha.privacy import ner as _ner
-from fanzha.privacy.findings import TYPES, Finding, resolve
-from fanzha.privacy.normalize import DROP_SEPARATORS, RUN, fold, run_groups
-from fanzha.privacy.recognizers import NUMBER_RULES, PATTERN_RULES, NumberRule, addresses, names
+from fanzha.privacy.findings import TYPES, Finding, finding, resolve
+from fanzha.privacy.normalize import (
+    ASCII_RUN_SEPARATORS,
+    ASCII_RUN_X,
+    RUN_DIGITS,
+    Group,
+    fold,
+    run_groups,
+    run_regex,
+)
+from fanzha.privacy.recognizers import (
+    NUMBER_RULES,
+    PATTERN_RULES,
+    NumberRule,
+    PatternRule,
+    addresses,
+    names,
+)
 from fanzha.privacy.recognizers._rules import has_context
 from fanzha.privacy.recognizers.ids import permit_kind
 
@@ -27,6 +43,8 @@ NerMode = Literal["auto", "lac", "rules", "off"]
 MAX_DIGITS = 19
 SURE = 0.95  # a finding this confident is not looked at again for context words
 DEFAULT_MIN_CONFIDENCE = 0.5
+Verdict = tuple[str, float, str, str]  # type, confidence, rule, value of a number
+Check = Callable[[str, bool, str, int, int], "Verdict | None"]  # digits, plain, text, start, floor
 
 
 @dataclass(frozen=True)
@@ -74,11 +92,10 @@ class Scanner:
                     ents[i] = e
             for i, text in enumerate(texts):
                 found[i].extend(self._people(text, ents[i]))
-        out = []
-        for fs in found:
-            keep = [f for f in fs if f.type in self.types and f.confidence >= self.min_confidence]
-            out.append(resolve(keep))
-        return out
+        types, least = self.types, self.min_confidence
+        return [
+            resolve([f for f in fs if f.type in types and f.confidence >= least]) for fs in found
+        ]
 
     def _people(self, text: str, ents: list[_ner.Entity] | None) -> list[Finding]:
         found: list[Finding] = []
@@ -102,6 +119,10 @@ _BATCH_CHARS = 1 << 20
 
 def _patterns_batched(texts: Sequence[str], types: frozenset[str]) -> list[list[Finding]]:
     out: list[list[Finding]] = [[] for _ in texts]
+    if sum(map(len, texts)) + len(_JOIN) * len(texts) <= _BATCH_CHARS:  # one batch
+        offsets = list(itertools.accumulate((len(t) + len(_JOIN) for t in texts[:-1]), initial=0))
+        _patterns(_JOIN.join(texts), types, offsets, out)
+        return out
     start = 0
     while start < len(texts):
         # about a megabyte per batch, so one huge text does not make a huge copy of the rest
@@ -114,142 +135,213 @@ def _patterns_batched(texts: Sequence[str], types: frozenset[str]) -> list[list[
         offsets = [0]
         for t in chunk[:-1]:
             offsets.append(offsets[-1] + len(t) + len(_JOIN))
-        for typ, s, e, conf, rule, value in _patterns(joined, types, offsets):
-            k = bisect.bisect_right(offsets, s) - 1
-            o = offsets[k]
-            out[start + k].append(Finding(typ, s - o, e - o, joined[s:e], conf, rule, value))
+        _patterns(joined, types, offsets, out[start:end])
         start = end
     return out
 
 
-def _floor(offsets: list[int], pos: int) -> int:
-    """Start of the text of a batch that `pos` is in."""
-    return offsets[bisect.bisect_right(offsets, pos) - 1] if len(offsets) > 1 else 0
-
-
-Hit = tuple[str, int, int, float, str, str]  # type, start, end, confidence, rule, value
-
-
-def _patterns(text: str, types: frozenset[str], offsets: list[int]) -> list[Hit]:
-    found: list[Hit] = []
+def _patterns(
+    text: str, types: frozenset[str], offsets: list[int], sink: list[list[Finding]]
+) -> None:
+    """Findings of the texts joined in `text` (text k starts at offsets[k]) into sink[k]."""
     rules = _number_rules(types)
     if rules:
-        found.extend(_numbers(text, rules, offsets))
-    for rule in PATTERN_RULES:
-        if rule.type not in types and not (rule.type == "passport" and _PERMITS & types):
-            continue
-        for m in rule.compiled.finditer(text):
-            s, e = m.span("v") if "v" in rule.compiled.groupindex else m.span()
+        _numbers(text, rules, offsets, sink)
+    last = len(offsets) - 1
+    for rule in _pattern_rules(types):
+        validate, rx, boost, required = (
+            rule.validate,
+            rule.context_rx,
+            rule.context_boost,
+            rule.context_required,
+        )
+        typ, name, score, permit = rule.type, rule.name, rule.score, rule.type == "passport"
+        k, o, nxt = 0, 0, offsets[1] if last else len(text) + 1
+        for s, e in _spans(rule, text):
             raw = text[s:e]
-            value = fold(raw)
-            conf = rule.score if rule.validate is None else rule.validate(value)
+            value = raw if raw.isascii() else fold(raw)  # nothing ASCII is folded
+            conf = score if validate is None else validate(value)
             if conf is None:
                 continue
-            ctx = has_context(rule.context_rx, text, s, _floor(offsets, s))
-            if rule.context_required and not ctx:
+            if s >= nxt:  # spans come in order: move on to the text this one is in
+                k = bisect.bisect_right(offsets, s) - 1
+                o = offsets[k]
+                nxt = offsets[k + 1] if k < last else len(text) + 1
+            ctx = rx is not None and has_context(rx, text, s, o)
+            if required and not ctx:
                 continue
-            typ = permit_kind(value) if rule.type == "passport" else rule.type
-            conf = min(1.0, conf + (rule.context_boost if ctx else 0.0))
-            found.append((typ, s, e, conf, rule.name, value))
-    return found
+            conf = min(1.0, conf + (boost if ctx else 0.0))
+            kind = permit_kind(value) if permit else typ
+            sink[k].append(finding(kind, s - o, e - o, raw, conf, name, value))
+
+
+def _spans(rule: PatternRule, text: str) -> Iterable[tuple[int, int]]:
+    if rule.spans is not None:
+        return rule.spans(text)
+    if "v" in rule.compiled.groupindex:
+        return (m.span("v") for m in rule.compiled.finditer(text))
+    return (m.span() for m in rule.compiled.finditer(text))
 
 
 @functools.cache
-def _number_rules(types: frozenset[str]) -> dict[int, tuple[NumberRule, ...]]:
-    """The number rules of the wanted types, by the number of digits they take."""
-    by: dict[int, list[NumberRule]] = {}
+def _pattern_rules(types: frozenset[str]) -> tuple[PatternRule, ...]:
+    """The pattern rules of the wanted types (the passport rule finds the permits too)."""
+    return tuple(
+        r for r in PATTERN_RULES if r.type in types or (r.type == "passport" and _PERMITS & types)
+    )
+
+
+@functools.cache
+def _number_rules(types: frozenset[str]) -> dict[int, tuple[Check, ...]]:
+    """The checks of the number rules of the wanted types, by the number of digits they take."""
+    by: dict[int, list[Check]] = {}
     for r in NUMBER_RULES:
         if r.type in types:
+            check = _checker(r)
             for n in r.lengths:
-                by.setdefault(n, []).append(r)
-    return {n: tuple(rs) for n, rs in by.items()}
+                by.setdefault(n, []).append(check)
+    return {n: tuple(cs) for n, cs in by.items()}
 
 
-def _numbers(text: str, rules: dict[int, tuple[NumberRule, ...]], offsets: list[int]) -> list[Hit]:
+def _numbers(
+    text: str,
+    rules: dict[int, tuple[Check, ...]],
+    offsets: list[int],
+    sink: list[list[Finding]],
+) -> None:
     """Each run of digits split into the numbers it holds: the longest sequence of groups that a
     rule accepts is taken, then the search goes on after it ('110105... 138...' gives two)."""
-    out: list[Hit] = []
     shortest = min(rules)
-    for m in RUN.finditer(text):
+    runs = run_regex(max(5, shortest - 1))  # the X of an ID counts as its last digit
+    last = len(offsets) - 1
+    k, o = 0, 0  # the text of the batch the run is in, and where that text starts
+    nxt = offsets[1] if last else len(text) + 1
+    for m in runs.finditer(text):
+        s, e = m.span()
+        if s >= nxt:  # runs come in order: move on to the text this one is in
+            k = bisect.bisect_right(offsets, s) - 1
+            o = offsets[k]
+            nxt = offsets[k + 1] if k < last else len(text) + 1
         run = m.group()
         if run.isdigit() and run.isascii():  # the common case: one plain number
-            if len(run) in rules:
-                hit = _classify(run, m.start(), m.end(), True, rules, text, offsets)
+            checks = rules.get(len(run))
+            if checks is not None:
+                if len(checks) == 1:
+                    hit = checks[0](run, True, text, s, o)
+                else:
+                    hit = _classify(run, True, rules, text, s, o)
                 if hit is not None:
-                    out.append(hit)
+                    sink[k].append(finding(hit[0], s - o, e - o, run, hit[1], hit[2], hit[3]))
             continue
-        if len(run.translate(DROP_SEPARATORS)) < shortest:
+        if run.isascii():  # '138 0013 8000', '139-456-723-18'
+            digits = run.encode().translate(ASCII_RUN_X, ASCII_RUN_SEPARATORS).decode()
+        elif len(run) <= MAX_DIGITS and run.isdecimal():
+            # '１３８００１３８０００': int() reads full-width digits (but refuses 4,300 of them)
+            digits = str(int(run)).zfill(len(run))
+        else:
+            digits = run.translate(RUN_DIGITS)
+        n = len(digits)
+        if n < shortest:
             continue  # 1,054,071.27: too few digits for any number wanted
-        groups = run_groups(run, m.start())
-        n = len(groups)
-        i = 0
-        while i < n:
-            ends: list[int] = []
-            total = 0
-            for j in range(i, n):
-                d = groups[j].digits
-                if d == "X" and j == i:
-                    break
-                total += len(d)
-                if total > MAX_DIGITS:
-                    break
-                ends.append(j)
-                if d == "X":
-                    break
-            hit = None
-            for j in reversed(ends):
-                digits = "".join(g.digits for g in groups[i : j + 1])
-                if len(digits) not in rules:
-                    continue
-                s, e = groups[i].start, groups[j].end
-                plain = j == i and text[s:e].isascii()
-                hit = _classify(digits, s, e, plain, rules, text, offsets)
-                if hit is not None:
-                    out.append(hit)
-                    i = j + 1
-                    break
-            if hit is None:
-                i += 1
-    return out
+        # The whole run is what the split below tries first: a disguised number ('138 0013 8000',
+        # '１３８…', '一三八…') is classified at once, without cutting the run into groups.
+        whole = n <= MAX_DIGITS and n in rules
+        if whole:
+            hit = _classify(digits, False, rules, text, s, o)
+            if hit is not None:
+                sink[k].append(finding(hit[0], s - o, e - o, run, hit[1], hit[2], hit[3]))
+                continue
+        _split(run_groups(run, s), whole, rules, text, o, sink[k])
+
+
+def _split(
+    groups: list[Group],
+    tried_whole: bool,
+    rules: dict[int, tuple[Check, ...]],
+    text: str,
+    floor: int,
+    out: list[Finding],
+) -> None:
+    """The numbers in a run of several groups: from each group on, the longest sequence of
+    groups that a rule accepts (the whole run is skipped if `tried_whole`). `floor`: where the
+    run's text starts in the batch."""
+    n = len(groups)
+    i = 0
+    while i < n:
+        ends: list[tuple[int, int]] = []  # (last group, digits so far)
+        total = 0
+        for j in range(i, n):
+            d = groups[j].digits
+            if d == "X" and j == i:
+                break
+            total += len(d)
+            if total > MAX_DIGITS:
+                break
+            ends.append((j, total))
+            if d == "X":
+                break
+        hit = None
+        for j, total in reversed(ends):
+            if total not in rules or (tried_whole and i == 0 and j == n - 1):
+                continue
+            s, e = groups[i].start, groups[j].end
+            plain = j == i and text[s:e].isascii()
+            digits = "".join(g.digits for g in groups[i : j + 1])
+            hit = _classify(digits, plain, rules, text, s, floor)
+            if hit is not None:
+                out.append(finding(hit[0], s - floor, e - floor, text[s:e], *hit[1:]))
+                i = j + 1
+                break
+        if hit is None:
+            i += 1
 
 
 def _classify(
     digits: str,
-    start: int,
-    end: int,
     plain: bool,
-    rules: dict[int, tuple[NumberRule, ...]],
+    rules: dict[int, tuple[Check, ...]],
     text: str,
-    offsets: list[int],
-) -> Hit | None:
-    """The most confident rule that takes these digits (context checked before validation)."""
-    has_x = digits.endswith("X")
-    best: Hit | None = None
-    floor = -1
-    for rule in rules[len(digits)]:
-        if has_x and not rule.allow_x:
-            continue
-        if rule.context_required:
-            floor = _floor(offsets, start) if floor < 0 else floor
-            if not has_context(rule.context_rx, text, start, floor):
-                continue
-            ctx = True
-        conf = rule.validate(digits)
-        if conf is None:
-            continue
-        if not rule.context_required:  # context only matters to a finding that is not sure
-            ctx = False
-            if conf < SURE and rule.context_rx is not None:
-                floor = _floor(offsets, start) if floor < 0 else floor
-                ctx = has_context(rule.context_rx, text, start, floor)
-        conf += rule.context_boost if ctx else 0.0
-        if not plain:
-            conf -= rule.obfuscated_penalty
-        conf = min(1.0, conf)
-        if best is None or conf > best[3]:
-            value = rule.normalise(digits) if rule.normalise else digits
-            best = (rule.type, start, end, conf, rule.name, value)
+    start: int,
+    floor: int,
+) -> Verdict | None:
+    """The most confident rule that takes these digits (the first one on a tie), found at `start`
+    of `text` (whose own text starts at `floor`)."""
+    checks = rules[len(digits)]
+    if len(checks) == 1:
+        return checks[0](digits, plain, text, start, floor)
+    best = None
+    for check in checks:
+        v = check(digits, plain, text, start, floor)
+        if v is not None and (best is None or v[1] > best[1]):
+            best = v
     return best
+
+
+def _checker(rule: NumberRule) -> Check:
+    """One rule's verdict on some digits, with the rule's fields bound once (this runs on every
+    candidate number). Context is read before validation where it is required, and otherwise
+    only for a finding that is not sure; digits not written plainly lose a little confidence."""
+    validate, rx, required = rule.validate, rule.context_rx, rule.context_required
+    boost, penalty, allow_x = rule.context_boost, rule.obfuscated_penalty, rule.allow_x
+    typ, name, normalise = rule.type, rule.name, rule.normalise
+
+    def check(digits: str, plain: bool, text: str, start: int, floor: int) -> Verdict | None:
+        if not allow_x and digits[-1] == "X":
+            return None
+        if required and not has_context(rx, text, start, floor):
+            return None
+        conf = validate(digits)
+        if conf is None:
+            return None
+        if required or (conf < SURE and has_context(rx, text, start, floor)):
+            conf += boost
+        if not plain:
+            conf -= penalty
+        if conf > 1.0:
+            conf = 1.0
+        return (typ, conf, name, normalise(digits) if normalise else digits)
+
+    return check
 
 
 # --- names and places from the model --------------------------------------------------------

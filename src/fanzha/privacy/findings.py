@@ -8,6 +8,8 @@ piece of a waybill or a chat was masked.
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import operator
 from dataclasses import dataclass
 
 #: Every type the detectors report; policies and operators use the same names.
@@ -56,6 +58,37 @@ class Finding:
         }
 
 
+def finding(
+    type: str,
+    start: int,
+    end: int,
+    text: str,
+    confidence: float,
+    rule: str,
+    value: str | None = None,
+) -> Finding:
+    """`Finding(...)` twice as fast, for the scanner's hot path (one per number found): the frozen
+    dataclass's __init__ goes through object.__setattr__ seven times, this sets the slots
+    through their descriptors. Same object, still frozen."""
+    f = _new(Finding)
+    _set_type(f, type)
+    _set_start(f, start)
+    _set_end(f, end)
+    _set_text(f, text)
+    _set_confidence(f, confidence)
+    _set_rule(f, rule)
+    _set_value(f, value)
+    return f
+
+
+_new = object.__new__
+# one setter per field, in order: a field added to Finding breaks this line, not the findings
+_set_type, _set_start, _set_end, _set_text, _set_confidence, _set_rule, _set_value = (
+    getattr(Finding, f.name).__set__ for f in dataclasses.fields(Finding)
+)
+_START = operator.attrgetter("start")
+
+
 def resolve(findings: list[Finding]) -> list[Finding]:
     """Non-overlapping findings in text order.
 
@@ -65,6 +98,14 @@ def resolve(findings: list[Finding]) -> list[Finding]:
     """
     if len(findings) < 2:
         return list(findings)
+    in_order = sorted(findings, key=_START)
+    end = 0
+    for f in in_order:
+        if f.start < end or f.start >= f.end:
+            break
+        end = f.end
+    else:
+        return in_order  # nothing overlaps (the usual case): every finding stays
     ranked = sorted(findings, key=lambda f: (-(f.end - f.start), -f.confidence, f.start))
     starts: list[int] = []  # taken spans, sorted and disjoint
     taken: list[Finding] = []

@@ -1,10 +1,11 @@
 """Recognisers as data, one module per group of identifiers.
 
 A `NumberRule` classifies a run of digits (found in every script and through separators by
-`fanzha.privacy.normalize.digit_runs`) by its length and a validation hook from `fanzha.ids`; a
-`PatternRule` is a regular expression over the folded text with its own hook. Context words raise
-the confidence or, for numbers that are only personal next to them (QQ numbers, 8-digit local
-landlines), are required. Names and addresses have their own modules (`names`, `addresses`).
+`fanzha.privacy.normalize.run_regex`) by its length and a validation hook from `fanzha.ids`; a
+`PatternRule` is a regular expression over the raw text (its match is folded) with its own hook.
+Context words raise the confidence or, for numbers that are only personal next to them (QQ
+numbers, 8-digit local landlines), are required. Names and addresses have their own modules
+(`names`, `addresses`).
 """
 
 from __future__ import annotations

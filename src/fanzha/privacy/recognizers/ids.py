@@ -4,6 +4,7 @@ Validation is `fanzha.ids`'."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 
 from fanzha.ids import IdError, permits, resident_id, uscc
@@ -13,8 +14,8 @@ ID_CONTEXT = ("身份证", "证件", "身份号", "公民身份", "id", "证号"
 
 
 def _resident_id(digits: str) -> float | None:
-    if len(digits) == 18 and digits[17] != resident_id.check_digit(digits[:17]):
-        return _id_like(digits)  # skip parse's error path: the check character decides already
+    if len(digits) == 18:
+        return 0.99 if resident_id.is_valid_18(digits) else _id_like(digits)
     try:
         resident_id.parse(digits)
     except IdError:
@@ -25,17 +26,24 @@ def _resident_id(digits: str) -> float | None:
 def _id_like(digits: str) -> float | None:
     """An 18-character number with a real birth date but a wrong check digit or region: a typo'd
     or made-up ID is still an ID to hide."""
-    if len(digits) != 18 or not digits[:17].isdigit():
+    if len(digits) != 18 or not digits[:17].isdigit() or digits[:2] not in _PROVINCES:
         return None
-    try:
-        born = _dt.date(int(digits[6:10]), int(digits[10:12]), int(digits[12:14]))
-    except ValueError:
+    month_day = digits[10:14]  # a set look-up, not a date object: this runs on every long number
+    if month_day not in _MONTH_DAYS:
         return None
-    if not 1900 <= born.year <= _dt.date.today().year or digits[:2] not in _PROVINCES:
+    year = int(digits[6:10])
+    if month_day == "0229" and not calendar.isleap(year):
+        return None
+    # the clock is read only for a birth year after the year this module was loaded in
+    if year < 1900 or (year > _LOADED_IN and year > _dt.date.today().year):
         return None
     return 0.6
 
 
+_MONTH_DAYS = frozenset(
+    f"{m:02d}{d:02d}" for m in range(1, 13) for d in range(1, calendar.monthrange(2000, m)[1] + 1)
+)
+_LOADED_IN = _dt.date.today().year
 _PROVINCES = frozenset(r.code[:2] for r in resident_id.regions()) | {"81", "82", "83"}
 
 
