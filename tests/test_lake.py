@@ -17,7 +17,7 @@ from fanzha.cli import app
 from fanzha.errors import FanzhaError
 from fanzha.events import KINDS
 from fanzha.ingest import Source, ingest
-from fanzha.lake import MANIFEST, export_lake, lake_files, load_lake, open_lake
+from fanzha.lake import MANIFEST, export_lake, has_kind, lake_files, load_lake, open_lake
 from fanzha.store import open_store
 from fanzha.testing import Pools, as_log, random_events, rows_for_csv, write_csv
 
@@ -160,7 +160,7 @@ def test_bad_lakes_get_a_clear_reason(source, tmp_path):
         with pytest.raises(FanzhaError, match="no such lake"):
             load_lake(copy, str(tmp_path / "nowhere"))
         (tmp_path / "empty").mkdir()
-        with pytest.raises(FanzhaError, match="not a fanzha lake"):
+        with pytest.raises(FanzhaError, match="no such lake"):
             load_lake(copy, str(tmp_path / "empty"))
         lake = tmp_path / "lake"
         export_lake(store, str(lake))
@@ -214,3 +214,12 @@ def test_every_kind_goes_through_the_lake_into_postgres_unchanged(tmp_path, pg_d
         got = log_of(s)
     for k in KINDS:  # every kind's types survive Parquet and PostgreSQL
         assert got[k] == want[k] and len(got[k]) == 25, k
+
+
+def test_has_kind_tells_an_absent_kind_from_a_missing_lake(source, tmp_path):
+    store, _ = source
+    lake = str(tmp_path / "lake")
+    export_lake(store, lake)
+    assert has_kind(lake, "call") and not has_kind(lake, "waybill_access")
+    with pytest.raises(FanzhaError, match="no such lake"):
+        has_kind(str(tmp_path / "nowhere"), "call")

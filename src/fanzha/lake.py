@@ -275,6 +275,17 @@ def kind_files(url: str, kind: str) -> list[LakeFile]:
     return files
 
 
+def has_kind(url: str, kind: str) -> bool:
+    """The lake holds events of this kind (other problems, such as no lake, still raise)."""
+    try:
+        kind_files(url, kind)
+    except FanzhaError as e:
+        if "holds no" not in str(e):
+            raise
+        return False
+    return True
+
+
 def read_kind(url: str, kind: str, columns: list[str] | None = None) -> pa.Table:
     """All of the lake's events of one kind, in log order (its kind's schema, or `columns`)."""
     fs, _ = open_lake(url)

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 
-from fanzha.errors import FanzhaError
 from fanzha.events import KINDS
 from fanzha.investigate.leaks import (
     COUNTS,
@@ -39,7 +38,7 @@ from fanzha.investigate.leaks import (
     touchpoint_counts,
     touchpoint_passes,
 )
-from fanzha.lake import kind_files
+from fanzha.lake import has_kind, kind_files
 from fanzha.spark.session import arrow_table, read_kind, spark_schema, to_spark
 
 if TYPE_CHECKING:
@@ -55,16 +54,6 @@ def check(lake: str) -> None:
     """The lake must hold cases, and orders or waybill accesses (an error in one line)."""
     kind_files(lake, "case")
     kind_files(lake, "order")
-
-
-def _has(lake: str, kind: str) -> bool:
-    try:
-        kind_files(lake, kind)
-    except FanzhaError as e:
-        if "holds no" not in str(e):
-            raise
-        return False
-    return True
 
 
 class _Lake:
@@ -89,7 +78,7 @@ class _Lake:
                       since: Any = None) -> pa.Table:  # fmt: skip
         from pyspark.sql import functions as F
 
-        if not _has(self.lake, kind):  # no calls (or no SMS): none found
+        if not has_kind(self.lake, kind):  # no calls (or no SMS): none found
             return KINDS[kind].schema.empty_table()
         match = F.lit(False)
         for f in fields:
@@ -116,7 +105,7 @@ def run(
     vphones = sorted(set(v["phone"].to_list()))
     o_schema, a_schema = KINDS["order"].schema, KINDS["waybill_access"].schema
     orders = read_kind(spark, lake, "order", o_schema.names)
-    if _has(lake, "waybill_access"):
+    if has_kind(lake, "waybill_access"):
         accesses = read_kind(spark, lake, "waybill_access", a_schema.names)
     else:  # no access log: orders alone
         accesses = spark.createDataFrame(

@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from fanzha.errors import FanzhaError
 from fanzha.events import KINDS
 from fanzha.investigate.rings import RingSettings, _empty, registration_rows, rings_of
-from fanzha.lake import kind_files
+from fanzha.lake import has_kind, kind_files
 from fanzha.spark.session import arrow_table, read_kind, spark_schema, to_spark
 
 if TYPE_CHECKING:
@@ -39,19 +38,9 @@ def check(lake: str) -> None:
     kind_files(lake, "registration")
 
 
-def _has(lake: str, kind: str) -> bool:
-    try:
-        kind_files(lake, kind)
-    except FanzhaError as e:
-        if "holds no" not in str(e):
-            raise
-        return False
-    return True
-
-
 def _whole(spark: SparkSession, lake: str, kind: str) -> pl.DataFrame:
     schema = KINDS[kind].schema
-    if not _has(lake, kind):
+    if not has_kind(lake, kind):
         return _empty(kind)
     t = read_kind(spark, lake, kind, schema.names).orderBy("seq").toArrow()
     df = pl.from_arrow(arrow_table(t.to_batches(), schema))
