@@ -160,7 +160,7 @@ def test_bad_lakes_get_a_clear_reason(source, tmp_path):
         with pytest.raises(FanzhaError, match="no such lake"):
             load_lake(copy, str(tmp_path / "nowhere"))
         (tmp_path / "empty").mkdir()
-        with pytest.raises(FanzhaError, match="no such lake"):
+        with pytest.raises(FanzhaError, match="not a fanzha lake"):
             load_lake(copy, str(tmp_path / "empty"))
         lake = tmp_path / "lake"
         export_lake(store, str(lake))
