@@ -10,6 +10,7 @@ import pytest
 
 from cards import card_log
 from fanzha.detectors import DEFAULT_DETECTORS, FraudApp, FraudContact, FraudUrl
+from fanzha.detectors.access_anomaly import AccessAnomaly
 from fanzha.detectors.access_rules import AccessRules
 from fanzha.detectors.card_risk import CardRisk, CardRiskSettings
 from fanzha.detectors.text_fraud import TextFraud, TextFraudSettings
@@ -114,3 +115,21 @@ def test_the_check_refuses_a_vacuous_run():
     log["report"] = log["report"].slice(0, 0)
     with pytest.raises(AssertionError, match="vacuous"):
         check_detector(FraudContact(), log)
+
+
+def test_keyed_detectors_are_checked_shard_by_shard():
+    keyed = {cls.name for cls in DEFAULT_DETECTORS if getattr(cls, "partition_by", None)}
+    assert keyed == {"access_rules", "text_fraud"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SiteKeyedAnomaly(AccessAnomaly):
+    """access_anomaly claiming to be keyed by site: its days close on the log's time over all
+    sites (fraud by insiders is still what it catches), so the sharding check must refuse it."""
+
+    partition_by: ClassVar[dict[str, str]] = {"waybill_access": "site", "roster": "site"}
+
+
+def test_the_check_catches_a_detector_that_is_not_keyed_by_what_it_declares():
+    with pytest.raises(AssertionError, match="key shards gives other signals"):
+        check_detector(SiteKeyedAnomaly(), SCENARIOS["access_anomaly"]())

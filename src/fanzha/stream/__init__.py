@@ -125,3 +125,21 @@ async def ensure_stream(js) -> None:
         await js.add_stream(
             StreamConfig(name=STREAM, subjects=[f"{SUBJECT_PREFIX}.>"], storage=StorageType.FILE)
         )
+
+
+def partition_of(values: pa.Array | pa.ChunkedArray, partitions: int) -> pa.Array:
+    """The partition (0..partitions-1) of every key: the first 8 hex digits of its SHA-256 (as
+    fanzha.hashing computes ids: the same on every machine and run) mod `partitions`. A missing
+    key hashes as the empty string, so all of them land together."""
+    import polars as pl
+
+    from fanzha.hashing import sha256_32
+
+    if partitions < 1:
+        raise FanzhaError("the number of partitions must be at least 1")
+    keys = pa.chunked_array([values]) if isinstance(values, pa.Array) else values
+    keys = keys.cast(pa.string()).fill_null("")
+    if len(keys) == 0:
+        return pa.array([], pa.int64())
+    h = pl.Series(sha256_32(keys.combine_chunks())).str.slice(0, 8).str.to_integer(base=16)
+    return (h % partitions).cast(pl.Int64).to_arrow()
