@@ -239,9 +239,7 @@ def _check_sharding(
         c in events[k].column_names for k, c in keys.items()
     ), f"{name}: partition_by must name a column of every kind it reads"
     for parts in (2, 3):
-        got = [
-            run_detector(det, shard(det, events, parts, p), [top])[0] for p in range(parts)
-        ]
+        got = [run_detector(det, shard(det, events, parts, p), [top])[0] for p in range(parts)]
         assert canonical(pa.concat_tables(got)) == ref, (
             f"{name}: declares partition_by but run on {parts} key shards gives other signals"
         )
