@@ -203,7 +203,7 @@ class Engine:
             self.store.commit_step(upto, new, alerts, changed)
             summary.batches += 1
             summary.events += sum(t.num_rows for t in batch.values())
-            summary.signals += signals.num_rows
+            summary.signals += new.num_rows  # the keyed tier counts its own
             summary.alerts_touched += alerts.num_rows
             watermark = summary.watermark = upto
             if on_commit:
