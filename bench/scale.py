@@ -89,6 +89,15 @@ def alerts(db: str) -> list[dict]:
         s.close()
 
 
+def outputs(db: str) -> tuple[list[dict], list[str]]:
+    """Alerts and the sorted signal ids (the keyed tier must give both)."""
+    s = open_store(db)
+    try:
+        return s.alerts().to_pylist(), sorted(s.signals()["signal_id"].to_pylist())
+    finally:
+        s.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=3000)
@@ -330,7 +339,7 @@ def keyed(args: argparse.Namespace, tmp_: Path, world: Path) -> None:
         t_embedded = time.perf_counter() - t
         s.close()
         n = summary.total("accepted")
-        expected = alerts(db)
+        expected = outputs(db)
         print(
             f"keyed-heavy world: {n:,} events ({args.accesses:,} accesses at {args.sites} sites, "
             f"the simulated calls), {run.signals:,} signals, {len(expected):,} alerts; slices of "
@@ -349,15 +358,17 @@ def keyed(args: argparse.Namespace, tmp_: Path, world: Path) -> None:
                     t_pub = time.perf_counter() - t
                     s.close()
                     t_work = workers(k, nats.url, db, parts)
-                same = alerts(db) == expected
+                same = outputs(db) == expected
                 if not same:
-                    sys.exit(f"{k} worker(s), {parts} partition(s): other alerts than embedded")
+                    sys.exit(
+                        f"{k} worker(s), {parts} partition(s): other alerts or signals than embedded"
+                    )
                 total = t_pub + t_work
                 tier = f"{parts} keyed partitions" if parts > 1 else "no keyed tier"
                 print(
                     f"{k} worker(s), {tier:20s} {total:7.2f} s  {n / total:9,.0f} events/s "
                     f"(publish {t_pub:.2f} s, workers {t_work:.2f} s; {total / t_embedded:.2f}x "
-                    f"embedded time; same alerts: {same})"
+                    f"embedded time; same alerts and signals: {same})"
                 )
 
 

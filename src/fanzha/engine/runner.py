@@ -121,6 +121,9 @@ class Engine:
         self.shadow = Decider(parse_policy(shadow[1])) if shadow else None
         self.batch_size = batch_size
         self.partitions = partitions
+        self.seen = (
+            0  # the watermark of this engine's last load or commit (never above the store's)
+        )
         self.keyed = keyed_detectors(self.detectors) if partitions > 1 else []
         keyed_names = {d.name for d in self.keyed}
         stepped = [d for d in self.detectors if d.name not in keyed_names]
@@ -156,6 +159,7 @@ class Engine:
         """Process every event not yet processed; `on_commit(summary, top)` after each commit."""
         t0 = time.perf_counter()
         watermark, states = self._load()
+        self.seen = watermark
         top = self.store.max_seq()
         summary = RunSummary(watermark=watermark)
         keyed = [d.name for d in self.keyed]
@@ -206,6 +210,7 @@ class Engine:
             summary.signals += new.num_rows  # the keyed tier counts its own
             summary.alerts_touched += alerts.num_rows
             watermark = summary.watermark = upto
+            self.seen = upto
             if on_commit:
                 on_commit(summary, top)
         summary.seconds = time.perf_counter() - t0

@@ -101,26 +101,44 @@ def step_partition(
     partition: int,
     upto: int,
     tables: Mapping[str, pa.Table],
+    cache: dict | None = None,
 ) -> int | None:
     """Run the keyed detectors (upstream first) over one partition's message and commit; None
-    if the partition had already committed it (a redelivery). Returns the signals found."""
-    after, blobs = store.load_shard(partition)
+    if the partition had already committed it (a redelivery) or another worker did meanwhile.
+    `cache` keeps the partition's state between messages while no other worker commits it.
+    Returns the signals found."""
+    cache = {} if cache is None else cache
+    after = store.shard_watermarks(partitions)[partition]
     if upto <= after:
         return None
+    if cache.get("watermark") == after:
+        states = cache["states"]
+    else:
+        after, blobs = store.load_shard(partition)
+        states = {d.name: deserialize_state(blobs[d.name]) for d in detectors if d.name in blobs}
     batch = {}
     for k, t in tables.items():
         t = t.filter(pc.greater(t["seq"], after))
         batch[k] = t.take(pc.sort_indices(t["seq"]))
     found: dict[str, pa.Table] = {}
     changed: dict[str, dict[str, bytes]] = {}
+    new_states = dict(states)
     for d in detectors:
-        before = deserialize_state(blobs[d.name]) if d.name in blobs else d.initial_state()
+        before = states.get(d.name) or d.initial_state()
         sub = {k: batch.get(k, kind(k).schema.empty_table()) for k in d.kinds}
         sub.update({signals_key(n): found[n] for n in getattr(d, "signal_inputs", ())})
         sigs, state = d.step(sub, before)
         found[d.name] = canonical_order(_checked(d.name, sigs))
         if state is not before:
             changed[d.name] = serialize_state(state)
+            new_states[d.name] = state
     signals = pa.concat_tables(list(found.values())) if found else empty_signals()
-    store.commit_shard(partitions, partition, after, upto, signals, changed)
+    cache.clear()
+    try:
+        store.commit_shard(partitions, partition, after, upto, signals, changed)
+    except FanzhaError as e:
+        if "another worker moved keyed partition" in str(e):
+            return None  # it was given to another worker, whose commit stands
+        raise
+    cache.update(watermark=upto, states=new_states)
     return signals.num_rows

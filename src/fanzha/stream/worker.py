@@ -48,6 +48,10 @@ def run_engine(store: Store, engine: Engine, *, drained: bool) -> int:
     micro-batches: only full batches while slices are still coming, the rest once the stream is
     drained (the decider's alerts depend on where micro-batches end). Returns signals found."""
     top = store.max_seq()
+    if engine.keyed and top > engine.seen:  # cheap: no state is read while a partition is behind
+        need = min(engine.seen + engine.batch_size, top)
+        if min(store.shard_watermarks(engine.partitions)) < need:
+            return 0
     watermark = store.load_engine()[0]
     pending = top - watermark
     full = pending // engine.batch_size
@@ -143,6 +147,7 @@ async def _work(
             config=consumer(keyed_durable(p)),
         )
         own = await asyncio.to_thread(open_store) if open_store else None
+        cache: dict = {}  # the partition's state while this worker alone commits it
         try:
             while not stop.is_set():
                 try:
@@ -160,7 +165,7 @@ async def _work(
                 tables = decode(msg.data)
                 beat = asyncio.create_task(keep_alive(msg))
                 try:
-                    args = (engine.keyed, partitions, p, upto, tables)
+                    args = (engine.keyed, partitions, p, upto, tables, cache)
                     if own is not None:
                         n = await asyncio.to_thread(step_partition, own, *args)
                     else:
