@@ -10,6 +10,8 @@ whose `max_ack_pending` is 1: a slice is handed to one worker at a time, in stre
 next is handed out only after that worker has committed the slice to the log and acknowledged it.
 The engine then cuts the micro-batches one `fanzha run` would (fanzha.stream.worker). A worker
 that dies holding a slice loses it after `ack_wait`; another worker gets it again.
+Detectors whose state is one key's (a site, a sender) also run in a keyed tier, partitioned by
+key and parallel across workers, once the log has given their events a seq (fanzha.stream.keyed).
 Exactly-once effect: the log deduplicates by event_id and the engine's outputs are keyed by
 deterministic ids and committed with its watermark in one transaction, so a slice processed twice
 adds nothing (see docs/deployment.md).
