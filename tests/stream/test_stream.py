@@ -291,6 +291,10 @@ def test_keyed_messages_are_partitioned_by_key(world, broker, db):
     assert len({v.pop() for v in subjects_of.values()}) > 1  # and the sites spread over them
     sites = pa.array(sorted(subjects_of))
     assert len(set(partition_of(sites, int(PARTITIONS)).to_pylist())) > 1
+    # the database remembers P: a worker or the embedded engine with another P refuses
+    for args in (["worker", "--broker", broker.url, "--partitions", "2"], ["run"]):
+        r = _run(*args, "--db", db, check=False)
+        assert r.returncode == 2 and "ran in 4 stream partitions" in r.stderr, r.stderr
 
 
 def test_partition_of_is_stable_and_in_range():

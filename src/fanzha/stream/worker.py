@@ -107,9 +107,9 @@ async def _work(
     from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
     from nats.js.errors import NotFoundError
 
+    engine = Engine(store, batch_size=batch_size, partitions=partitions)  # refuses another P
     nc = await connect(broker)
     summary = WorkerSummary()
-    engine = Engine(store, batch_size=batch_size, partitions=partitions)
     keys = key_columns(engine.keyed)
     lock = asyncio.Lock()  # one thread at a time on `store` and `engine`
     stop = asyncio.Event()
