@@ -131,8 +131,8 @@ class Engine:
         stored = store.keyed_partitions()
         if stored is not None and stored != (partitions if self.keyed else None):
             raise FanzhaError(
-                f"this database's keyed detectors ran in {stored} stream partitions: run the "
-                f"engine with --partitions {stored} (or replay it from the start)"
+                f"this database's keyed detectors ran in {stored} stream partitions: go on with "
+                f"`fanzha worker --partitions {stored}`, or replay (`fanzha run --replay`)"
             )
 
     def _load(self) -> tuple[int, dict[str, State]]:
