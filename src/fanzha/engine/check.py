@@ -238,6 +238,17 @@ def _check_sharding(
     assert set(keys) == set(det.kinds) and all(
         c in events[k].column_names for k, c in keys.items()
     ), f"{name}: partition_by must name a column of every kind it reads"
+    # the engine takes a keyed detector's signals of a micro-batch by seq: each signal must come
+    # out of the batch holding its seq
+    state = det.initial_state()
+    cuts = sorted({*random.Random(top).sample(range(1, top), min(6, max(top - 1, 0))), top})
+    for lo, hi in itertools.pairwise([0, *cuts]):
+        with no_io():
+            sigs, state = det.step(_slice(events, inputs(det), lo, hi), state)
+        seqs = pl.from_arrow(sigs.select(["seq"]))["seq"]
+        assert ((seqs > lo) & (seqs <= hi)).all(), (
+            f"{name}: declares partition_by but gives a signal in a later batch than its seq's"
+        )
     for parts in (2, 3):
         got = [run_detector(det, shard(det, events, parts, p), [top])[0] for p in range(parts)]
         assert canonical(pa.concat_tables(got)) == ref, (
