@@ -325,3 +325,23 @@ def test_a_foreign_message_is_a_clear_error():
     assert decode(encode({"call": t}))["call"].equals(t)
     with pytest.raises(FanzhaError, match="not a fanzha slice"):
         decode(b"\x05\x00\x00\x00hello world")
+
+
+def test_a_redelivered_slice_gives_the_same_keyed_messages(tmp_path):
+    from fanzha.stream.worker import append_slice
+    from fanzha.testing import as_log
+
+    log = as_log(warehouse_events(seed=1, days=1, per_day=6))  # events as a slice carries them
+    tables = {k: t.drop_columns([c for c in ("seq", "batch_id") if c in t.column_names])
+              for k, t in log.items()}  # fmt: skip
+    keys = {"waybill_access": "site", "roster": "site"}
+    s = open_store(str(tmp_path / "s.duckdb"))
+    try:
+        first = append_slice(s, tables, "test#1", keys, 3)
+        again = append_slice(s, tables, "test#1", keys, 3)  # its worker died before the ack
+    finally:
+        s.close()
+    assert first[1] == first[0] and again[1] == 0  # appended once
+    assert again[2] == first[2]  # the same log end (Fanzha-Upto)
+    assert [{k: t.sort_by("seq") for k, t in p.items()} for p in again[3]] == first[3]
+    assert sum(t.num_rows for p in first[3] for t in p.values()) == first[0]
