@@ -13,8 +13,12 @@ embedded path reads the DuckDB store, Spark the Parquet lake exported from it; s
 printed apart). Every job must give the embedded rows, or the bench fails. The embedded times
 include reading the store (rings: `find_rings_in`, leaks: `leak_counts` for the fraud type of
 most cases, mules: `mule_scores` with the cases).
+Keyed (`--part keyed`, or all): a keyed-heavy world (`--accesses` waybill/CRM accesses at
+`--sites` sites, the calls of the simulated world) through 1 and 2 workers without the keyed tier
+and with `--partitions` keyed partitions, against the embedded engine in the same run; every path
+must find the embedded alerts.
 Run: .venv/bin/python bench/scale.py [--people N] [--days N] [--slice-events N] [--part P]
-     [--jobs number-features,trace,mules,rings,leaks]
+     [--jobs number-features,trace,mules,rings,leaks] [--accesses N] [--sites N]
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from fanzha.stream.local_nats import LocalNats
 from fanzha.stream.publish import publish
 
 
-def workers(n: int, broker: str, db: str) -> float:
+def workers(n: int, broker: str, db: str, partitions: int = 1) -> float:
     t = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -62,6 +66,8 @@ def workers(n: int, broker: str, db: str) -> float:
                 "0.2",
                 "--ack-wait",
                 "10",
+                "--partitions",
+                str(partitions),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -83,13 +89,24 @@ def alerts(db: str) -> list[dict]:
         s.close()
 
 
+def outputs(db: str) -> tuple[list[dict], list[str]]:
+    """Alerts and the sorted signal ids (the keyed tier must give both)."""
+    s = open_store(db)
+    try:
+        return s.alerts().to_pylist(), sorted(s.signals()["signal_id"].to_pylist())
+    finally:
+        s.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=3000)
     ap.add_argument("--days", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--slice-events", type=int, default=5000)
-    ap.add_argument("--part", choices=["all", "jetstream", "spark"], default="all")
+    ap.add_argument("--part", choices=["all", "jetstream", "spark", "keyed"], default="all")
+    ap.add_argument("--accesses", type=int, default=40_000)
+    ap.add_argument("--sites", type=int, default=40)
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--jobs", default="number-features,trace,mules,rings,leaks")
     args = ap.parse_args()
@@ -100,6 +117,8 @@ def main() -> None:
             jetstream(args, Path(tmp), world)
         if args.part in ("all", "spark"):
             spark(args, Path(tmp), world)
+        if args.part in ("all", "keyed"):
+            keyed(args, Path(tmp), world)
 
 
 def _embedded_jobs(db: str) -> dict[str, tuple[float, pl.DataFrame]]:
@@ -242,6 +261,115 @@ def jetstream(args: argparse.Namespace, tmp_: Path, world: Path) -> None:
                 f"(publish {t_pub:.2f} s, workers {t_work:.2f} s; {total / t_embedded:.2f}x "
                 f"embedded time; same alerts: {same})"
             )
+
+
+def access_world(n: int, sites: int, seed: int, start, folder: Path) -> list:
+    """Waybill/CRM accesses at `sites` sites over three days (printers by day, some night
+    readers, exports, remote tools, sequential scans) and their rosters, as ingest sources."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from fanzha.ingest import Source
+
+    rng = np.random.default_rng(seed)
+    per = 8
+    site = rng.integers(0, sites, n)
+    acct = rng.integers(0, per, n)
+    day = rng.integers(0, 3, n)
+    night = rng.random(n) < 0.05
+    hour = np.where(night, rng.random(n) * 5, 8 + rng.random(n) * 10)
+    ms = (day * 86_400_000 + hour * 3_600_000).astype("int64")
+    action = rng.choice(
+        ["query", "print", "view", "export", "login"], n, p=[0.5, 0.3, 0.12, 0.03, 0.05]
+    )
+    scan = rng.random(n) < 0.1  # runs of consecutive waybills at a few accounts
+    num = np.where(scan, 5_000_000 + site * 10_000 + acct * 1000 + (ms // 4000) % 1000,
+                   rng.integers(1_000_000, 9_000_000, n))  # fmt: skip
+    t0 = int(start.timestamp() * 1000)
+    acc = pa.table(
+        {
+            "ts": pa.array(t0 + np.sort(ms), pa.timestamp("ms", "UTC")),
+            "site": pa.array([f"wh-{x}" for x in site]),
+            "operator_account": pa.array([f"wh-{x}-{a}" for x, a in zip(site, acct, strict=True)]),
+            "action": pa.array(action),
+            "device_id": pa.array(
+                [f"wh-{x}-pc-{d}" for x, d in zip(site, rng.integers(0, 4, n), strict=True)]
+            ),
+            "ip": pa.array(
+                [f"10.{x % 250}.1.{d}" for x, d in zip(site, rng.integers(2, 9, n), strict=True)]
+            ),
+            "waybill_no": pa.array([f"YT{v}" for v in num]),
+            "record_count": pa.array(np.where(action == "export", rng.integers(10, 3000, n), 1)),
+            "remote_tools": pa.array(np.where(rng.random(n) < 0.01, "ToDesk.exe", None)),
+            "access_id": pa.array([f"L{i:08d}" for i in range(n)]),
+        }
+    )
+    ros = pa.table(
+        {
+            "ts": pa.array([t0 - 86_400_000 * 30] * (sites * per), pa.timestamp("ms", "UTC")),
+            "site": pa.array([f"wh-{x}" for x in range(sites) for _ in range(per)]),
+            "operator_account": pa.array([f"wh-{x}-{a}" for x in range(sites) for a in range(per)]),
+            "action": pa.array(["hire"] * (sites * per)),
+            "role": pa.array(["printer"] * (sites * per)),
+        }
+    )
+    out = []
+    for name, t in (("waybill_access", acc), ("roster", ros)):
+        path = folder / f"{name}.csv"
+        pacsv.write_csv(t, path)
+        out.append(Source(str(path), name))
+    return out
+
+
+def keyed(args: argparse.Namespace, tmp_: Path, world: Path) -> None:
+    """The keyed tier against the ordered log alone and the embedded engine, same world."""
+    import datetime as dt
+
+    tmp = str(tmp_)
+    sources = [s for s in load_manifest(world) if s.kind in ("call",)]
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    sources += access_world(args.accesses, args.sites, args.seed, start, tmp_)
+    with LocalPostgres() as pg:
+        db = create_database(pg.url(), "keyed_embedded")
+        s = open_store(db)
+        t = time.perf_counter()
+        summary = ingest(s, sources)
+        run = Engine(s).run()
+        t_embedded = time.perf_counter() - t
+        s.close()
+        n = summary.total("accepted")
+        expected = outputs(db)
+        print(
+            f"keyed-heavy world: {n:,} events ({args.accesses:,} accesses at {args.sites} sites, "
+            f"the simulated calls), {run.signals:,} signals, {len(expected):,} alerts; slices of "
+            f"{args.slice_events}"
+        )
+        print(
+            f"embedded (ingest + run)              {t_embedded:7.2f} s  {n / t_embedded:9,.0f} events/s"
+        )
+        for parts in (1, args.partitions):
+            for k in (1, 2):
+                with LocalNats(str(Path(tmp) / f"keyed{parts}-{k}")) as nats:
+                    db = create_database(pg.url(), f"keyed{parts}_{k}")
+                    s = open_store(db)
+                    t = time.perf_counter()
+                    publish(s, sources, nats.url, slice_events=args.slice_events)
+                    t_pub = time.perf_counter() - t
+                    s.close()
+                    t_work = workers(k, nats.url, db, parts)
+                same = outputs(db) == expected
+                if not same:
+                    sys.exit(
+                        f"{k} worker(s), {parts} partition(s): other alerts or signals than embedded"
+                    )
+                total = t_pub + t_work
+                tier = f"{parts} keyed partitions" if parts > 1 else "no keyed tier"
+                print(
+                    f"{k} worker(s), {tier:20s} {total:7.2f} s  {n / total:9,.0f} events/s "
+                    f"(publish {t_pub:.2f} s, workers {t_work:.2f} s; {total / t_embedded:.2f}x "
+                    f"embedded time; same alerts and signals: {same})"
+                )
 
 
 if __name__ == "__main__":

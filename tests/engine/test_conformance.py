@@ -10,6 +10,7 @@ import pytest
 
 from cards import card_log
 from fanzha.detectors import DEFAULT_DETECTORS, FraudApp, FraudContact, FraudUrl
+from fanzha.detectors.access_anomaly import AccessAnomaly
 from fanzha.detectors.access_rules import AccessRules
 from fanzha.detectors.card_risk import CardRisk, CardRiskSettings
 from fanzha.detectors.text_fraud import TextFraud, TextFraudSettings
@@ -114,3 +115,57 @@ def test_the_check_refuses_a_vacuous_run():
     log["report"] = log["report"].slice(0, 0)
     with pytest.raises(AssertionError, match="vacuous"):
         check_detector(FraudContact(), log)
+
+
+def test_keyed_detectors_are_checked_shard_by_shard():
+    keyed = {cls.name for cls in DEFAULT_DETECTORS if getattr(cls, "partition_by", None)}
+    assert keyed == {"access_rules", "text_fraud"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SiteKeyedAnomaly(AccessAnomaly):
+    """access_anomaly claiming to be keyed by site: its days close on the log's time over all
+    sites (fraud by insiders is still what it catches), so the sharding check must refuse it."""
+
+    partition_by: ClassVar[dict[str, str]] = {"waybill_access": "site", "roster": "site"}
+
+
+def test_the_check_catches_a_detector_that_is_not_keyed_by_what_it_declares():
+    with pytest.raises(AssertionError, match="key shards gives other signals"):
+        check_detector(SiteKeyedAnomaly(), SCENARIOS["access_anomaly"]())
+
+
+@dataclasses.dataclass(frozen=True)
+class RepeatSender:
+    """Senders of two SMS or more, signalled when the second comes but dated by the first: a
+    pattern of SMS-blast fraud, keyed by sender, yet the engine would file its signal under a
+    micro-batch that is already past, so the check must refuse it."""
+
+    name: ClassVar[str] = "repeat_sender"
+    kinds: ClassVar[tuple[str, ...]] = ("sms",)
+    partition_by: ClassVar[dict[str, str]] = {"sms": "sender"}
+
+    def initial_state(self):
+        schema = {"sender": pl.String, "seq": pl.Int64, "ts": pl.Datetime("ms", "UTC"),
+                  "event_id": pl.String, "done": pl.Boolean}  # fmt: skip
+        return {"first": pl.DataFrame(schema=schema).to_arrow()}
+
+    def step(self, batch, state):
+        sms = batch.get("sms")
+        if sms is None or sms.num_rows == 0:
+            return empty_signals(), state
+        old = pl.from_arrow(state["first"])
+        new = pl.from_arrow(sms).select("sender", "seq", pl.col.ts.cast(pl.Datetime("ms", "UTC")),
+                                        "event_id", done=pl.lit(False))  # fmt: skip
+        both = pl.concat([old, new]).sort("seq")
+        firsts = both.group_by("sender").agg(pl.all().first(), n=pl.len())
+        due = firsts.filter((pl.col.n > 1) & ~pl.col.done)
+        df = due.select("seq", "ts", "event_id", entity_kind=pl.lit("phone"), entity="sender",
+                        score=pl.lit(0.5), evidence=pl.lit("sent a second SMS"))  # fmt: skip
+        st = firsts.select("sender", "seq", "ts", "event_id", done=pl.col.done | (pl.col.n > 1))
+        return signals_from(df, self.name, ["event_id"]), {"first": st.sort("sender").to_arrow()}
+
+
+def test_the_check_catches_a_keyed_detector_that_signals_into_the_past():
+    with pytest.raises(AssertionError, match="signal in a later batch than its seq"):
+        check_detector(RepeatSender(), city_log(seed=1, calls=10, sms=150))

@@ -54,6 +54,31 @@ def test_commit_step_is_atomic_and_idempotent(store):
     assert store.load_engine() == (0, {}) and store.signals().num_rows == 0
 
 
+def test_keyed_partitions_commit_in_order_exactly_once(store):
+    def sig(i: int, det: str) -> dict:
+        return {**_signal(i), "signal_id": f"{det}{i}", "detector": det}
+
+    assert store.keyed_partitions() is None and store.shard_watermarks(3) == [0, 0, 0]
+    two = pa.Table.from_pylist([sig(4, "k"), sig(2, "k"), sig(3, "other")], schema=SIGNAL_SCHEMA)
+    store.commit_shard(3, 1, 0, 5, two, {"k": {"x": b"s1"}})
+    store.commit_shard(3, 1, 5, 9, two, {"k": {"x": b"s2"}})  # a redelivery adds no signal
+    store.commit_shard(3, 2, 0, 9, pa.Table.from_pylist([sig(7, "k")], schema=SIGNAL_SCHEMA), {})
+    assert store.keyed_partitions() == 3 and store.shard_watermarks(3) == [0, 9, 9]
+    assert store.load_shard(1) == (9, {"k": {"x": b"s2"}})
+    assert store.load_shard(0) == (0, {})
+    assert store.signals().num_rows == 4
+    got = store.keyed_signals(["k"], 2, 7)  # (2, 7], in seq order, of the named detectors
+    assert got["signal_id"].to_pylist() == ["k4", "k7"] and got.schema == SIGNAL_SCHEMA
+    with pytest.raises(FanzhaError, match="another worker moved keyed partition 1"):
+        store.commit_shard(3, 1, 5, 12, two, {"k": {"x": b"late"}})  # a stale worker's commit
+    with pytest.raises(FanzhaError, match="runs with 3 partitions, not 4"):
+        store.commit_shard(4, 0, 0, 12, two, {})
+    assert store.load_shard(1) == (9, {"k": {"x": b"s2"}})
+    store.reset_engine()
+    assert store.keyed_partitions() is None and store.shard_watermarks(3) == [0, 0, 0]
+    assert store.load_shard(1) == (0, {})
+
+
 def test_audit_log_is_hash_chained_and_tampering_is_detected(store, db):
     for i in range(3):
         store.append_audit("analyst-1", "centre_analyst", "view_unmasked", f"case:{i}",

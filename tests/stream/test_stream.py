@@ -1,59 +1,90 @@
 """fanzha publish + fanzha worker on a real NATS JetStream broker give the alerts of the embedded
 path (fanzha ingest + fanzha run) on the same events: with two workers, with a worker killed by
-SIGKILL mid-stream and with the broker restarted mid-stream."""
+SIGKILL mid-stream and with the broker restarted mid-stream; and with the keyed tier (the
+detectors keyed by site or sender run in 4 partitions across the workers)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import random
 import signal
 import subprocess
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from fanzha.detectors.text_fraud import MODEL_ENV
 from fanzha.engine.runner import Engine
 from fanzha.ingest import Source, ingest
 from fanzha.store import open_store
 from fanzha.stream.local_nats import free_port
 from fanzha.stream.publish import publish
-from fanzha.testing import rows_for_csv, write_csv
+from fanzha.testing import Pools, random_events, rows_for_csv, write_csv
 from helpers import fanzha_cmd
-from scenario import city, money
+from scenario import city, money, table
+from text_corpus import CORPUS, tiny_text_model
+from warehouse import warehouse_events
 
 BATCH = 1000  # engine micro-batch: slices end inside micro-batches, as they will in production
-SLICE = 400  # events per message: the world below makes about a dozen slices
+SLICE = 400  # events per message: the world below makes about fifteen slices
+PARTITIONS = "4"  # keyed partitions in the keyed-tier tests
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> tuple[list[str], tuple[list[dict], list[str]]]:
-    """The files of a small world and the embedded path's (alerts, signal ids) on them."""
+    """The files of a small world and the embedded path's (alerts, signal ids) on them; the
+    fraud-text model is in the environment, so text_fraud runs in the workers too."""
     tmp = tmp_path_factory.mktemp("world")
     paths = _world(tmp)
-    return paths, _embedded(tmp, paths)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(MODEL_ENV, tiny_text_model())
+        yield paths, _embedded(tmp, paths)
 
 
 def _publish(paths: list[str], broker: str, db: str) -> None:
     s = open_store(db)
     try:
-        publish(s, [Source(p, Path(p).stem) for p in paths], broker, slice_events=SLICE)
+        publish(s, [Source(p, _kind(p)) for p in paths], broker, slice_events=SLICE)
     finally:
         s.close()
 
 
 def _world(tmp: Path) -> list[str]:
+    """Calls, SMS and transfers; SMS with fraud texts; the access logs of six warehouses with
+    insiders (keyed by site), so that both tiers find something."""
+    tables = {**city(3), **money(3)}
+    rng = random.Random(3)
+    sms = random_events("sms", 120, rng, pools=Pools(rng, phones=40))
+    bodies = [t for texts in CORPUS.values() for t in texts]
+    texts = table("sms", [{"text": rng.choice(bodies)} for _ in range(sms.num_rows)])["text"]
+    tables["sms_texts"] = sms.set_column(sms.schema.get_field_index("text"), "text", texts)
+    for i in range(3):
+        for k, t in warehouse_events(seed=i, days=4, per_day=10).items():
+            for col in ("site", "access_id"):
+                if col in t.column_names:
+                    at = t.schema.get_field_index(col)
+                    t = t.set_column(at, col, pc.binary_join_element_wise(t[col], f"{i}", "-"))
+            tables[f"{k}_{i}"] = t
     paths = []
-    for name, t in {**city(3), **money(3)}.items():
+    for name, t in tables.items():
         p = tmp / f"{name}.csv"
         write_csv(str(p), rows_for_csv(t), columns=t.column_names)
         paths.append(str(p))
     return paths
 
 
+def _kind(path: str) -> str:
+    stem = Path(path).stem
+    return {"sms_texts": "sms"}.get(stem, stem.rsplit("_", 1)[0] if stem[-1].isdigit() else stem)
+
+
 def _embedded(tmp: Path, paths: list[str]) -> tuple[list[dict], list[str]]:
     s = open_store(str(tmp / "embedded.duckdb"))
     try:
-        ingest(s, [Source(p, Path(p).stem) for p in paths])
+        ingest(s, [Source(p, _kind(p)) for p in paths])
         Engine(s, batch_size=BATCH).run()
         return _outputs(s)
     finally:
@@ -191,6 +222,91 @@ def test_workers_resume_after_the_broker_restarts(world, broker, db):
     assert _streamed(db) == expected
 
 
+def _keyed_counts(out: str) -> int:
+    return int(out.rsplit(" signals, ", 1)[1].split(" keyed")[0])
+
+
+def test_two_workers_with_keyed_partitions_give_the_embedded_alerts(world, broker, pg_db):
+    paths, expected = world
+    _publish(paths, broker.url, pg_db)
+    workers = [_worker(broker.url, pg_db, "--partitions", PARTITIONS) for _ in range(2)]
+    outs = [_finish(w) for w in workers]
+    slices = sum(o.count("committed slice") for o in outs)
+    # every slice gives one message per partition, each committed once (none lost or doubled)
+    assert sum(_keyed_counts(o) for o in outs) == slices * int(PARTITIONS)
+    assert _streamed(pg_db) == expected
+    s = open_store(pg_db)
+    try:
+        keyed = set(
+            s.keyed_signals(["access_rules", "text_fraud"], 0, s.max_seq())["detector"].to_pylist()
+        )
+        assert keyed == {"access_rules", "text_fraud"}  # the keyed tier found what they find
+        assert s.shard_watermarks(int(PARTITIONS)) == [s.max_seq()] * int(PARTITIONS)
+    finally:
+        s.close()
+
+
+def test_a_killed_worker_with_keyed_partitions_loses_and_doubles_nothing(world, broker, pg_db):
+    paths, expected = world
+    _publish(paths, broker.url, pg_db)
+    victim = _worker(broker.url, pg_db, "--partitions", PARTITIONS)
+    _first_commit(victim)  # the first slice's keyed messages are out and being processed
+    other = _worker(broker.url, pg_db, "--partitions", PARTITIONS)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.communicate()
+    _finish(other)
+    assert _streamed(pg_db) == expected
+
+
+def test_keyed_messages_are_partitioned_by_key(world, broker, db):
+    from fanzha.stream import connect, decode, partition_of
+    from fanzha.stream.keyed import KEYED_STREAM, UPTO
+
+    paths, _ = world
+    _publish(paths, broker.url, db)
+    _finish(_worker(broker.url, db, "--partitions", PARTITIONS))
+
+    async def read() -> list:
+        nc = await connect(broker.url)
+        try:
+            js = nc.jetstream()
+            info = await js.stream_info(KEYED_STREAM)
+            return [await js.get_msg(KEYED_STREAM, i) for i in range(1, info.state.last_seq + 1)]
+        finally:
+            await nc.close()
+
+    msgs = asyncio.run(read())
+    subjects_of: dict[str, set[str]] = {}
+    for m in msgs:
+        assert int(m.headers[UPTO]) > 0
+        tables = decode(m.data)
+        assert set(tables) <= {"waybill_access", "roster", "sms", "report"}
+        for k, col in (("waybill_access", "site"), ("roster", "site")):
+            if k in tables:
+                assert "seq" in tables[k].column_names  # log positions travel with the events
+                for site in tables[k][col].to_pylist():
+                    subjects_of.setdefault(site, set()).add(m.subject)
+    assert len(subjects_of) == 6
+    assert all(len(v) == 1 for v in subjects_of.values())  # every site on one subject
+    assert len({v.pop() for v in subjects_of.values()}) > 1  # and the sites spread over them
+    sites = pa.array(sorted(subjects_of))
+    assert len(set(partition_of(sites, int(PARTITIONS)).to_pylist())) > 1
+    # the database remembers P: a worker or the embedded engine with another P refuses
+    for args in (["worker", "--broker", broker.url, "--partitions", "2"], ["run"]):
+        r = _run(*args, "--db", db, check=False)
+        assert r.returncode == 2 and "ran in 4 stream partitions" in r.stderr, r.stderr
+
+
+def test_partition_of_is_stable_and_in_range():
+    from fanzha.stream import partition_of
+
+    keys = pa.array([f"site-{i}" for i in range(200)] + [None])
+    got = partition_of(keys, 4).to_pylist()
+    assert got == partition_of(keys, 4).to_pylist() and set(got) == {0, 1, 2, 3}
+    assert got[-1] == partition_of(pa.array([""]), 4).to_pylist()[0]  # missing keys: together
+    assert partition_of(pa.array(["site-7"]), 4).to_pylist() == [got[7]]  # alone or in a batch
+
+
 @pytest.mark.parametrize("command", ["worker", "publish"])
 def test_broker_down_is_a_one_line_error(world, db, command):
     url = f"nats://127.0.0.1:{free_port()}"
@@ -209,3 +325,23 @@ def test_a_foreign_message_is_a_clear_error():
     assert decode(encode({"call": t}))["call"].equals(t)
     with pytest.raises(FanzhaError, match="not a fanzha slice"):
         decode(b"\x05\x00\x00\x00hello world")
+
+
+def test_a_redelivered_slice_gives_the_same_keyed_messages(tmp_path):
+    from fanzha.stream.worker import append_slice
+    from fanzha.testing import as_log
+
+    log = as_log(warehouse_events(seed=1, days=1, per_day=6))  # events as a slice carries them
+    tables = {k: t.drop_columns([c for c in ("seq", "batch_id") if c in t.column_names])
+              for k, t in log.items()}  # fmt: skip
+    keys = {"waybill_access": "site", "roster": "site"}
+    s = open_store(str(tmp_path / "s.duckdb"))
+    try:
+        first = append_slice(s, tables, "test#1", keys, 3)
+        again = append_slice(s, tables, "test#1", keys, 3)  # its worker died before the ack
+    finally:
+        s.close()
+    assert first[1] == first[0] and again[1] == 0  # appended once
+    assert again[2] == first[2]  # the same log end (Fanzha-Upto)
+    assert [{k: t.sort_by("seq") for k, t in p.items()} for p in again[3]] == first[3]
+    assert sum(t.num_rows for p in first[3] for t in p.values()) == first[0]

@@ -83,13 +83,23 @@ def worker_cmd(
     progress_lines: Annotated[
         bool, typer.Option("--progress-lines", help="Print one line per committed slice.")
     ] = False,
+    partitions: Annotated[
+        int,
+        typer.Option(
+            help="Keyed partitions: detectors keyed by site or sender run in this many partitions"
+            " in parallel across workers (1: no keyed tier; every worker must use the same)."
+        ),
+    ] = 1,
     json: JsonOption = False,
 ) -> None:
     """Consume events from JetStream: append to the log, run the detectors, commit, acknowledge."""
+    from fanzha.store import db_url, is_postgres, open_store
     from fanzha.stream.worker import work
 
     if batch_size < 1:
         fail("--batch-size must be at least 1")
+    if partitions < 1:
+        fail("--partitions must be at least 1")
     if ack_wait <= 0:
         fail("--ack-wait must be positive")
 
@@ -105,6 +115,9 @@ def worker_cmd(
             until_idle=until_idle,
             batch_size=batch_size,
             on_slice=on_slice,
+            partitions=partitions,
+            # a server database: one connection per keyed partition; a DuckDB file: the one store
+            open_store=(lambda: open_store(db)) if is_postgres(db_url(db)) else None,
         )
     if json:
         print_json(summary.to_dict())
@@ -112,5 +125,5 @@ def worker_cmd(
         out.print(
             f"worker: {summary.slices} slice(s), {summary.events} events "
             f"({summary.appended} new, {summary.duplicate} already in the log), "
-            f"{summary.signals} signals"
+            f"{summary.signals} signals, {summary.keyed} keyed partition message(s)"
         )

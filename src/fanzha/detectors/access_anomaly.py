@@ -22,6 +22,9 @@ outside the system.
 Why no pyod: a site has a handful to a few dozen accounts a day and three features; a robust
 z-score per feature is exact, explainable in a sentence and needs no model; ECOD on three features
 is the same tail test without the per-account baseline.
+Not keyed by site (no `partition_by`): a day closes when the log's time over ALL sites passes it,
+and the closing access (any site's) gives the signal its seq; a shard of sites would close days
+later and call other accesses late. The sharding check catches it (tests/engine).
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ does not log, or a patient thief who reads slowly, by day, from the office PC, w
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -129,6 +130,8 @@ class AccessRules:
     settings: AccessRulesSettings = field(default_factory=AccessRulesSettings)
     name: ClassVar[str] = "access_rules"
     kinds: ClassVar[tuple[str, ...]] = ("waybill_access", "roster")
+    # every state table and every rule is per site (or per site and account): keyed by site
+    partition_by: ClassVar[Mapping[str, str]] = {"waybill_access": "site", "roster": "site"}
 
     def initial_state(self) -> State:
         return {

@@ -20,6 +20,7 @@ templates ("【某某】...") read as adverts more often than they should.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -60,6 +61,8 @@ class TextFraud:
     settings: TextFraudSettings = field(default_factory=TextFraudSettings)
     name: ClassVar[str] = "text_fraud"
     kinds: ClassVar[tuple[str, ...]] = ("sms", "report")
+    # stateless, one signal row per text: any key would do; the sender's or the reported value's
+    partition_by: ClassVar[Mapping[str, str]] = {"sms": "sender", "report": "target_value"}
     _model: TextModel | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

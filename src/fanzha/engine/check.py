@@ -6,7 +6,8 @@ with its settings; pure (no file, network or subprocess access while stepping); 
 (same output twice); indifferent to how the log is cut into batches (all at once, one event at a
 time, random cuts), to the order of rows inside a batch, and to a checkpoint round trip of its
 state; well-behaved on empty batches; and its signals fit the schema, with scores in [0, 1],
-readable evidence and unique ids.
+readable evidence and unique ids. A keyed detector (`partition_by`) must also give the same
+signals run shard by shard (2 and 3 key shards) as on the whole log.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from fanzha.engine.protocol import (
     State,
     deserialize_state,
     inputs,
+    partition_by,
     serialize_state,
+    signals_key,
 )
 from fanzha.engine.runner import answer_lookups
 
@@ -202,7 +205,55 @@ def check_detector(
         got, st = run_detector(det, events, list(range(1, top + 1)))
         assert canonical(got) == ref, f"{name}: one-event batches give other signals"
         assert _same_state(st, whole_state), f"{name}: one-event batches give another state"
+    if partition_by(det):
+        _check_sharding(name, det, events, top, ref)
     return whole
+
+
+def shard(
+    det: Detector, events: Mapping[str, pa.Table], partitions: int, p: int
+) -> dict[str, pa.Table]:
+    """The events of key shard `p` of `partitions` for a keyed detector: each kind's rows whose
+    key falls in the shard, and the upstream signals of those rows' events (by seq)."""
+    from fanzha.stream import partition_of
+
+    keys = partition_by(det)
+    out: dict[str, pa.Table] = {}
+    seqs: list[int] = []
+    for k in det.kinds:
+        t = events[k]
+        mine = pl.Series(partition_of(t[keys[k]], partitions)) == p
+        out[k] = t.filter(mine.to_arrow())
+        seqs += out[k]["seq"].to_pylist()
+    for n in getattr(det, "signal_inputs", ()):
+        sigs = events[signals_key(n)]
+        out[signals_key(n)] = sigs.filter(pl.Series(sigs["seq"]).is_in(seqs).to_arrow())
+    return out
+
+
+def _check_sharding(
+    name: str, det: Detector, events: Mapping[str, pa.Table], top: int, ref: list[str]
+) -> None:
+    keys = partition_by(det)
+    assert set(keys) == set(det.kinds) and all(
+        c in events[k].column_names for k, c in keys.items()
+    ), f"{name}: partition_by must name a column of every kind it reads"
+    # the engine takes a keyed detector's signals of a micro-batch by seq: each signal must come
+    # out of the batch holding its seq
+    state = det.initial_state()
+    cuts = sorted({*random.Random(top).sample(range(1, top), min(6, max(top - 1, 0))), top})
+    for lo, hi in itertools.pairwise([0, *cuts]):
+        with no_io():
+            sigs, state = det.step(_slice(events, inputs(det), lo, hi), state)
+        seqs = pl.from_arrow(sigs.select(["seq"]))["seq"]
+        assert ((seqs > lo) & (seqs <= hi)).all(), (
+            f"{name}: declares partition_by but gives a signal in a later batch than its seq's"
+        )
+    for parts in (2, 3):
+        got = [run_detector(det, shard(det, events, parts, p), [top])[0] for p in range(parts)]
+        assert canonical(pa.concat_tables(got)) == ref, (
+            f"{name}: declares partition_by but run on {parts} key shards gives other signals"
+        )
 
 
 def _check_signals(

@@ -17,6 +17,12 @@ detectors signal) names them in `signal_inputs`; the engine runs those first and
 signals of the same micro-batch to its batch as `signals:<detector>` tables, in log order. They
 are computed from the same events, so replays and batch cuts still give the same result.
 
+Keyed: a detector whose state and signals are each one key's (a site, a message's sender) may
+declare `partition_by = {kind: column}`. Run separately on the events of each key shard (hash of
+the key mod P, `fanzha.stream.partition_of`), it gives the same signals as on the whole log, which
+`check_detector` tests; the stream then runs it in a keyed tier, one shard per partition
+(docs/deployment.md). It may read signals only of keyed detectors with the same `partition_by`.
+
 A signal is what a detector believes about one entity: a score in [0, 1], the event time at which
 it became true, the fraud type where known, and evidence a person can read.
 """
@@ -91,6 +97,11 @@ class Detector(Protocol):
     def initial_state(self) -> State: ...
 
     def step(self, batch: Batch, state: State) -> tuple[pa.Table, State]: ...
+
+
+def partition_by(d: Detector) -> Mapping[str, str]:
+    """The key column of each kind a keyed detector reads (empty: not keyed)."""
+    return getattr(d, "partition_by", None) or {}
 
 
 def empty_signals() -> pa.Table:

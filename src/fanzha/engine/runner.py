@@ -6,6 +6,13 @@ over the kinds it reads, the decider turns the signals into alerts, and the stor
 signals, alerts, all changed state and the new watermark in one transaction. A run killed at any
 point resumes from the last commit; replaying the whole log from an empty state gives the same
 signals and alerts.
+
+Keyed tier (stream workers with `partitions` > 1): the detectors that declare `partition_by` are
+run per key partition by fanzha.stream.keyed, which commits their signals with a watermark per
+partition. The engine then steps only the other detectors and, for a micro-batch (w, upto], reads
+the keyed detectors' committed signals of (w, upto] from the store - once every partition has
+committed up to `upto`; before that it stops and is run again later. Every detector's signals go
+on in (seq, signal_id) order, in both modes, so the decider sees the same input either way.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fanzha.decide import ALERT_SCHEMA
 from fanzha.decide.decide import Decider
@@ -26,6 +34,7 @@ from fanzha.engine.protocol import (
     State,
     deserialize_state,
     history_key,
+    partition_by,
     serialize_state,
     signals_key,
 )
@@ -43,6 +52,7 @@ class RunSummary:
     alerts_touched: int = 0
     watermark: int = 0
     seconds: float = 0.0
+    waiting: bool = False  # stopped for a keyed partition that is behind
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -92,9 +102,12 @@ class Engine:
         detectors: Sequence[Detector] | None = None,
         policy: Policy | None = None,
         batch_size: int = 100_000,
+        partitions: int = 1,
     ):
         if batch_size < 1:
             raise FanzhaError("batch size must be at least 1")
+        if partitions < 1:
+            raise FanzhaError("the number of partitions must be at least 1")
         self.store = store
         self.policy = policy or active_policy(store)
         self.detectors = configured(
@@ -107,7 +120,20 @@ class Engine:
         shadow = store.shadow_policy() if policy is None else None
         self.shadow = Decider(parse_policy(shadow[1])) if shadow else None
         self.batch_size = batch_size
-        self.kinds = sorted({k for d in self.detectors for k in d.kinds})
+        self.partitions = partitions
+        self.seen = (
+            0  # the watermark of this engine's last load or commit (never above the store's)
+        )
+        self.keyed = keyed_detectors(self.detectors) if partitions > 1 else []
+        keyed_names = {d.name for d in self.keyed}
+        stepped = [d for d in self.detectors if d.name not in keyed_names]
+        self.kinds = sorted({k for d in stepped for k in d.kinds})
+        stored = store.keyed_partitions()
+        if stored is not None and stored != (partitions if self.keyed else None):
+            raise FanzhaError(
+                f"this database's keyed detectors ran in {stored} stream partitions: go on with "
+                f"`fanzha worker --partitions {stored}`, or replay (`fanzha run --replay`)"
+            )
 
     def _load(self) -> tuple[int, dict[str, State]]:
         watermark, blobs = self.store.load_engine()
@@ -133,21 +159,33 @@ class Engine:
         """Process every event not yet processed; `on_commit(summary, top)` after each commit."""
         t0 = time.perf_counter()
         watermark, states = self._load()
+        self.seen = watermark
         top = self.store.max_seq()
         summary = RunSummary(watermark=watermark)
+        keyed = [d.name for d in self.keyed]
         while watermark < top and (max_batches is None or summary.batches < max_batches):
             upto = min(watermark + self.batch_size, top)
+            if keyed and min(self.store.shard_watermarks(self.partitions)) < upto:
+                summary.waiting = True  # a keyed partition is behind: run again later
+                break
             batch = {k: self.store.read_events(k, watermark, upto) for k in self.kinds}
             changed: dict[str, dict[str, bytes]] = {}
             outs = []
             found: dict[str, pa.Table] = {}
+            committed = (
+                self.store.keyed_signals(keyed, watermark, upto) if keyed else None
+            )  # the keyed tier's signals, already in the store
             for d in self.detectors:
+                if committed is not None and d.name in keyed:
+                    found[d.name] = committed.filter(pc.equal(committed["detector"], d.name))
+                    outs.append(found[d.name])
+                    continue
                 before = states[d.name]
                 sub = {k: batch[k] for k in d.kinds}
                 sub.update({signals_key(n): found[n] for n in getattr(d, "signal_inputs", ())})
                 sub.update(answer_lookups(self.store, d, sub, before, upto))
                 sigs, after = d.step(sub, before)
-                found[d.name] = _checked(d.name, sigs)
+                found[d.name] = canonical_order(_checked(d.name, sigs))
                 outs.append(found[d.name])
                 if after is not before:
                     states[d.name] = after
@@ -163,16 +201,45 @@ class Engine:
                 if sstate is not states[SHADOW]:
                     states[SHADOW] = sstate
                     changed[SHADOW] = serialize_state(sstate)
-            self.store.commit_step(upto, signals, alerts, changed)
+            new = signals
+            if keyed:
+                new = signals.filter(pc.invert(pc.is_in(signals["detector"], pa.array(keyed))))
+            self.store.commit_step(upto, new, alerts, changed)
             summary.batches += 1
             summary.events += sum(t.num_rows for t in batch.values())
-            summary.signals += signals.num_rows
+            summary.signals += new.num_rows  # the keyed tier counts its own
             summary.alerts_touched += alerts.num_rows
             watermark = summary.watermark = upto
+            self.seen = upto
             if on_commit:
                 on_commit(summary, top)
         summary.seconds = time.perf_counter() - t0
         return summary
+
+
+def canonical_order(signals: pa.Table) -> pa.Table:
+    """A detector's signals by (seq, signal_id): the order the store gives the keyed tier's."""
+    if signals.num_rows < 2:
+        return signals
+    return signals.take(
+        pc.sort_indices(signals, [("seq", "ascending"), ("signal_id", "ascending")])
+    )
+
+
+def keyed_detectors(detectors: Sequence[Detector]) -> list[Detector]:
+    """The detectors the keyed tier runs (those declaring `partition_by`), upstream first; each
+    may read signals only of keyed detectors with the same `partition_by`, and look nothing up."""
+    keyed = [d for d in detectors if partition_by(d)]
+    by = {d.name: d for d in keyed}
+    for d in keyed:
+        if getattr(d, "lookups", None) is not None:
+            raise FanzhaError(f"keyed detector {d.name} looks up past events: it cannot be keyed")
+        for n in getattr(d, "signal_inputs", ()):
+            if n not in by or dict(partition_by(by[n])) != dict(partition_by(d)):
+                raise FanzhaError(
+                    f"keyed detector {d.name} reads signals of {n}, which is not keyed the same way"
+                )
+    return upstream_first(keyed)
 
 
 def upstream_first(detectors: Sequence[Detector]) -> list[Detector]:

@@ -118,6 +118,38 @@ class Store(ABC):
     def reset_engine(self) -> None:
         """Forget signals, alerts and engine state, to replay the log from the start."""
 
+    # --- keyed tier (fanzha.stream.keyed) -----------------------------------------------
+    @abstractmethod
+    def keyed_partitions(self) -> int | None:
+        """The number of partitions the keyed tier runs with (None before its first commit)."""
+
+    @abstractmethod
+    def shard_watermarks(self, partitions: int) -> list[int]:
+        """The log position up to which each keyed partition 0..partitions-1 has committed."""
+
+    @abstractmethod
+    def load_shard(self, partition: int) -> tuple[int, dict[str, dict[str, bytes]]]:
+        """(watermark, detector -> state name -> serialised state) of one keyed partition."""
+
+    @abstractmethod
+    def commit_shard(
+        self,
+        partitions: int,
+        partition: int,
+        after: int,
+        upto: int,
+        signals: pa.Table,
+        states: Mapping[str, Mapping[str, bytes]],
+    ) -> None:
+        """Atomically add a keyed partition's signals (idempotent by signal_id), replace its
+        detectors' states and move its watermark from `after` to `upto`. Raises FanzhaError if
+        the watermark is no longer `after` (another worker committed the partition) or the
+        database's keyed tier has another number of partitions."""
+
+    @abstractmethod
+    def keyed_signals(self, detectors: list[str], after_seq: int, upto_seq: int) -> pa.Table:
+        """Signals of these detectors with seq in (after_seq, upto_seq], by (seq, signal_id)."""
+
     # --- outputs ---------------------------------------------------------------------------
     @abstractmethod
     def signals(self) -> pa.Table: ...

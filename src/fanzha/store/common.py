@@ -87,3 +87,19 @@ def checked_log_rows(
         raise FanzhaError("two events share a log position")
     batches = sorted({b for t in tables.values() for b in pc.unique(t["batch_id"]).to_pylist()})
     return tables, int(pc.max(seqs).as_py()), batches
+
+
+def check_shard(
+    stored_partitions: str, stored_watermark: str, partitions: int, partition: int, after: int
+) -> None:
+    """Refuse a keyed partition's commit that would not follow its last one (see commit_shard)."""
+    if stored_partitions and int(stored_partitions) != partitions:
+        raise FanzhaError(
+            f"the keyed tier of this database runs with {stored_partitions} partitions, not "
+            f"{partitions}: use --partitions {stored_partitions} (or replay the engine from the start)"
+        )
+    current = int(stored_watermark or 0)
+    if current != after:
+        raise FanzhaError(
+            f"another worker moved keyed partition {partition} (from {after} to {current})"
+        )

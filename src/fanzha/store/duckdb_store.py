@@ -21,7 +21,7 @@ from fanzha.engine.protocol import SIGNAL_SCHEMA
 from fanzha.errors import FanzhaError
 from fanzha.events import KINDS, kind
 from fanzha.store.common import audit_hash as _audit_hash
-from fanzha.store.common import checked_log_rows
+from fanzha.store.common import check_shard, checked_log_rows
 from fanzha.store.common import now_ms as _now
 from fanzha.store.common import to_json as _json
 from fanzha.store.sql import SqlStore
@@ -384,10 +384,67 @@ class DuckDBStore(SqlStore):
         c.execute("BEGIN TRANSACTION")
         for t in ("signals", "alerts", "checkpoints", "shadow_alerts"):
             c.execute(f"DELETE FROM {t}")
+        c.execute("DELETE FROM meta WHERE key LIKE 'keyed_%'")
         self._set_meta("watermark", "0")
         if self._meta("shadow_policy"):
             self._set_meta("shadow_since", "0")
         c.execute("COMMIT")
+
+    # --- keyed tier ----------------------------------------------------------------------------
+    def keyed_partitions(self) -> int | None:
+        got = self._meta("keyed_partitions")
+        return int(got) if got else None
+
+    def shard_watermarks(self, partitions: int) -> list[int]:
+        return [int(self._meta(f"keyed_watermark:{p}") or 0) for p in range(partitions)]
+
+    def load_shard(self, partition: int) -> tuple[int, dict[str, dict[str, bytes]]]:
+        states: dict[str, dict[str, bytes]] = {}
+        for comp, name, blob in self.con.execute(
+            "SELECT component, name, blob FROM checkpoints WHERE component LIKE ?",
+            [f"%#{partition}"],
+        ).fetchall():
+            states.setdefault(comp.rsplit("#", 1)[0], {})[name] = bytes(blob)
+        return int(self._meta(f"keyed_watermark:{partition}") or 0), states
+
+    def commit_shard(
+        self,
+        partitions: int,
+        partition: int,
+        after: int,
+        upto: int,
+        signals: pa.Table,
+        states: Mapping[str, Mapping[str, bytes]],
+    ) -> None:
+        c = self.con
+        c.execute("BEGIN TRANSACTION")
+        try:
+            check_shard(self._meta("keyed_partitions"), self._meta(f"keyed_watermark:{partition}"),
+                        partitions, partition, after)  # fmt: skip
+            if signals.num_rows:
+                c.register("_sig_in", signals.cast(SIGNAL_SCHEMA))
+                c.execute("""INSERT INTO signals SELECT * FROM _sig_in s WHERE NOT EXISTS
+                             (SELECT 1 FROM signals x WHERE x.signal_id = s.signal_id)""")
+                c.unregister("_sig_in")
+            for det, blobs in states.items():
+                for name, blob in blobs.items():
+                    c.execute(
+                        "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
+                        [f"{det}#{partition}", name, blob],
+                    )
+            self._set_meta("keyed_partitions", str(partitions))
+            self._set_meta(f"keyed_watermark:{partition}", str(upto))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def keyed_signals(self, detectors: list[str], after_seq: int, upto_seq: int) -> pa.Table:
+        return self._arrow(
+            """SELECT * FROM signals WHERE detector IN (SELECT unnest(?)) AND seq > ? AND seq <= ?
+               ORDER BY seq, signal_id""",
+            [list(detectors), after_seq, upto_seq],
+        ).cast(SIGNAL_SCHEMA)
 
     # --- outputs -------------------------------------------------------------------------------
     def alerts(self) -> pa.Table:

@@ -51,7 +51,7 @@ from fanzha.decide import ALERT_SCHEMA
 from fanzha.engine.protocol import SIGNAL_SCHEMA
 from fanzha.errors import FanzhaError
 from fanzha.events import KINDS, kind
-from fanzha.store.common import audit_hash, checked_log_rows, now_ms, to_json
+from fanzha.store.common import audit_hash, check_shard, checked_log_rows, now_ms, to_json
 from fanzha.store.sql import SqlStore
 from fanzha.store.tables import (
     ALERT_ACTION_SCHEMA,
@@ -536,10 +536,69 @@ class PostgresStore(SqlStore):
         with self._tx():
             self._meta("watermark", for_update=True)
             self._exec("TRUNCATE signals, alerts, checkpoints, shadow_alerts")
+            self._exec("DELETE FROM meta WHERE key LIKE 'keyed_%'")
             self._set_meta("watermark", "0")
             if self._meta("shadow_policy"):
                 self._set_meta("shadow_since", "0")
         self._watermark = 0
+
+    # --- keyed tier ----------------------------------------------------------------------------
+    def keyed_partitions(self) -> int | None:
+        got = self._meta("keyed_partitions")
+        return int(got) if got else None
+
+    def shard_watermarks(self, partitions: int) -> list[int]:
+        got = dict(self._rows("SELECT key, value FROM meta WHERE key LIKE 'keyed_watermark:%'"))
+        return [int(got.get(f"keyed_watermark:{p}", 0)) for p in range(partitions)]
+
+    def load_shard(self, partition: int) -> tuple[int, dict[str, dict[str, bytes]]]:
+        states: dict[str, dict[str, bytes]] = {}
+        with self._tx():  # one snapshot: the states are those of the watermark
+            rows = self._rows(
+                "SELECT component, name, blob FROM checkpoints WHERE component LIKE $1",
+                [f"%#{partition}"],
+            )
+            watermark = int(self._meta(f"keyed_watermark:{partition}") or 0)
+        for comp, name, blob in rows:
+            states.setdefault(comp.rsplit("#", 1)[0], {})[name] = bytes(blob)
+        return watermark, states
+
+    def commit_shard(
+        self,
+        partitions: int,
+        partition: int,
+        after: int,
+        upto: int,
+        signals: pa.Table,
+        states: Mapping[str, Mapping[str, bytes]],
+    ) -> None:
+        with self._tx():
+            # one committer per partition at a time, even before its watermark row exists
+            self._exec("SELECT pg_advisory_xact_lock(hashtext($1))", [f"fanzha-keyed-{partition}"])
+            check_shard(self._meta("keyed_partitions"), self._meta(f"keyed_watermark:{partition}"),
+                        partitions, partition, after)  # fmt: skip
+            if signals.num_rows:
+                self._load(
+                    "_sig_in", "signals", signals.select(SIGNAL_SCHEMA.names).cast(SIGNAL_SCHEMA)
+                )
+                self._exec("INSERT INTO signals SELECT * FROM _sig_in ON CONFLICT DO NOTHING")
+            for det, blobs in states.items():
+                for name, blob in blobs.items():
+                    self._exec(
+                        """INSERT INTO checkpoints VALUES ($1, $2, $3)
+                           ON CONFLICT (component, name) DO UPDATE SET blob = EXCLUDED.blob""",
+                        [f"{det}#{partition}", name, blob],
+                    )
+            self._set_meta("keyed_partitions", str(partitions))
+            self._set_meta(f"keyed_watermark:{partition}", str(upto))
+
+    def keyed_signals(self, detectors: list[str], after_seq: int, upto_seq: int) -> pa.Table:
+        t = self._arrow(
+            """SELECT * FROM signals WHERE detector = ANY($1) AND seq > $2 AND seq <= $3
+               ORDER BY seq, signal_id""",
+            [list(detectors), after_seq, upto_seq],
+        )
+        return t.select(SIGNAL_SCHEMA.names).cast(SIGNAL_SCHEMA)
 
     # --- outputs -------------------------------------------------------------------------------
     def alerts(self) -> pa.Table:

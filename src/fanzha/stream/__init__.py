@@ -10,6 +10,8 @@ whose `max_ack_pending` is 1: a slice is handed to one worker at a time, in stre
 next is handed out only after that worker has committed the slice to the log and acknowledged it.
 The engine then cuts the micro-batches one `fanzha run` would (fanzha.stream.worker). A worker
 that dies holding a slice loses it after `ack_wait`; another worker gets it again.
+Detectors whose state is one key's (a site, a sender) also run in a keyed tier, partitioned by
+key and parallel across workers, once the log has given their events a seq (fanzha.stream.keyed).
 Exactly-once effect: the log deduplicates by event_id and the engine's outputs are keyed by
 deterministic ids and committed with its watermark in one transaction, so a slice processed twice
 adds nothing (see docs/deployment.md).
@@ -125,3 +127,21 @@ async def ensure_stream(js) -> None:
         await js.add_stream(
             StreamConfig(name=STREAM, subjects=[f"{SUBJECT_PREFIX}.>"], storage=StorageType.FILE)
         )
+
+
+def partition_of(values: pa.Array | pa.ChunkedArray, partitions: int) -> pa.Array:
+    """The partition (0..partitions-1) of every key: the first 8 hex digits of its SHA-256 (as
+    fanzha.hashing computes ids: the same on every machine and run) mod `partitions`. A missing
+    key hashes as the empty string, so all of them land together."""
+    import polars as pl
+
+    from fanzha.hashing import sha256_32
+
+    if partitions < 1:
+        raise FanzhaError("the number of partitions must be at least 1")
+    keys = pa.chunked_array([values]) if isinstance(values, pa.Array) else values
+    keys = keys.cast(pa.string()).fill_null("")
+    if len(keys) == 0:
+        return pa.array([], pa.int64())
+    h = pl.Series(sha256_32(keys.combine_chunks())).str.slice(0, 8).str.to_integer(base=16)
+    return (h % partitions).cast(pl.Int64).to_arrow()
