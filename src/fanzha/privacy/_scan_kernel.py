@@ -7,8 +7,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from fanzha.privacy.normalize import MAX_SEP
-
 njit = numba.njit(cache=True, nogil=True)
 CHECK_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], np.int64)
 CHECK_VALUES = np.array([1, 0, 10, 9, 8, 7, 6, 5, 4, 3, 2], np.int64)  # "10X98765432", X = 10
@@ -258,6 +256,7 @@ def numbers(
     want_mob,
     today,
     tabs,
+    max_sep,
 ):
     """detect._numbers on cps[a:b]: the runs of normalize.run_regex(min_digits), classified."""
     i = a
@@ -282,7 +281,7 @@ def numbers(
                     plain_ascii = False
             elif t == 1:
                 seps += 1
-                if seps > MAX_SEP:
+                if seps > max_sep:
                     break
             else:
                 break
@@ -385,9 +384,11 @@ def scan(
     ecls,
     efold,
     tabs,
+    context,
+    max_sep,
 ):
     """Findings of every text (text k is cps[offs[k]:offs[k + 1]]), in text order, as rows
-    (start and end in the text, type, verdict, plain, start and end in cps, start and end of
+    (start and end in the text, type, confidence code, start and end in cps, start and end of
     the value in `values`); where each text's rows start (`cuts`); whether two of a text's
     findings overlap (then Python resolves them); the values (digits, folded e-mail) as ASCII."""
     ntexts = offs.shape[0] - 1
@@ -417,6 +418,7 @@ def scan(
                 want_mob,
                 today,
                 tabs,
+                max_sep,
             )
         if want_email:
             mid = count
@@ -440,32 +442,61 @@ def scan(
                 overlap[k] = True
                 break
         cuts[k + 1] = count
-    return finish(cps, chars, efold, offs, out, count, cuts, overlap)
+    return finish(cps, chars, efold, offs, out, count, cuts, overlap, context)
 
 
 @njit
-def finish(cps, chars, efold, offs, out, count, cuts, overlap):
-    """The rows of `scan` with their spans in the text and their values written out."""
-    rows = np.empty((count, 9), np.int64)
+def has_context(cps, lo, start, words, lengths):
+    """_rules.has_context: one of the words (code points each position may be, -1 padded) ends
+    in cps[lo:start]."""
+    for w in range(lengths.shape[0]):
+        n = lengths[w]
+        for p in range(lo, start - n + 1):
+            ok = True
+            for i in range(n):
+                c = cps[p + i]
+                hit = False
+                for f in range(words.shape[2]):
+                    if words[w, i, f] == c:
+                        hit = True
+                        break
+                if not hit:
+                    ok = False
+                    break
+            if ok:
+                return True
+    return False
+
+
+@njit
+def finish(cps, chars, efold, offs, out, count, cuts, overlap, context):
+    """The rows of `scan` with their spans in the text, their confidence codes (context words
+    read for an ID-like number) and their values written out (-1: the value is the text)."""
+    words, lengths, window = context
+    rows = np.empty((count, 8), np.int64)
     size = 0
     for j in range(count):
         size += out[j, 2] - out[j, 1]  # a value is never longer than its text
     values = np.empty(size, np.uint8)
     v = 0
     for j in range(count):
-        k, typ = out[j, 0], out[j, 3]
+        k, typ, id_like, plain = out[j, 0], out[j, 3], out[j, 4], out[j, 5]
         s, e = out[j, 1] + offs[k], out[j, 2] + offs[k]  # in cps
         rows[j, 0] = out[j, 1]
         rows[j, 1] = out[j, 2]
         rows[j, 2] = typ
-        rows[j, 3] = out[j, 4]
-        rows[j, 4] = out[j, 5]
-        rows[j, 5] = s
-        rows[j, 6] = e
+        code = typ * 8 + id_like * 2 + plain  # confidence code: plain, ID-like, context bits
+        if id_like and has_context(cps, max(offs[k], s - window), s, words, lengths):
+            code += 4
+        rows[j, 3] = code
+        rows[j, 4] = s
+        rows[j, 5] = e
         v0 = v
+        same = True  # the value is the text: a plain number, an ASCII e-mail
         if typ == 2:
             for i in range(s, e):
                 values[v] = efold[cps[i]]
+                same = same and cps[i] < 128
                 v += 1
         else:
             for i in range(s, e):
@@ -473,9 +504,15 @@ def finish(cps, chars, efold, offs, out, count, cuts, overlap):
                 if t != 1:
                     values[v] = 88 if t == 2 else 48 + (t - 10) % 10  # X or the digit
                     v += 1
+            same = plain == 1
             if typ == 1 and v - v0 > 11:  # a mobile's value is its last 11 digits
                 values[v0 : v0 + 11] = values[v - 11 : v].copy()
                 v = v0 + 11
-        rows[j, 7] = v0
-        rows[j, 8] = v
+                same = False
+        if same:
+            v = v0
+            rows[j, 6] = -1
+        else:
+            rows[j, 6] = v0
+        rows[j, 7] = v
     return rows, cuts, overlap, values[:v]

@@ -2,7 +2,7 @@
 sweeps leaked-data dumps and fraud-advert chats for "１３８ 0013 8000" and "壹壹零…X".
 
 One compiled call reads every text of a `Scanner.scan_many` call as code points and returns the
-findings as integers (text, start, end, type, verdict, plain); Python then makes the Finding
+findings as integers (text, start, end, type, confidence code, value); Python then makes the Finding
 objects. It does exactly what `detect._numbers` and `net.email_spans` do - the digit runs of
 `normalize.run_regex`, the whole run first and then its groups (`detect._split`), the ID check
 character, birth date and region of `fanzha.ids.resident_id`, the mobile segments of
@@ -13,7 +13,6 @@ definitions, not copied. Without numba, or for other types, the Python path runs
 
 from __future__ import annotations
 
-import bisect
 import datetime as _dt
 import functools
 import itertools
@@ -23,7 +22,7 @@ from re import _parser as sre_parse  # the parser re itself uses
 
 import numpy as np
 
-from fanzha.privacy.findings import Finding, finding, resolve
+from fanzha.privacy.findings import Finding, findings, resolve
 from fanzha.privacy.normalize import (
     _ASCII,
     _CN,
@@ -32,20 +31,20 @@ from fanzha.privacy.normalize import (
     _X,
     DIGIT_CLASS,
     FOLD,
+    MAX_SEP,
     RUN_DIGITS,
     SEP_CLASS,
 )
-from fanzha.privacy.recognizers._rules import has_context
+from fanzha.privacy.recognizers._rules import CONTEXT_WINDOW, _any_form
 
 #: The types the compiled pass finds; any other type asked for sends the scan down the Python path.
 SUPPORTED = frozenset({"resident_id", "mobile", "email"})
 _ID, _MOBILE, _EMAIL = 0, 1, 2
-_VALID, _ID_LIKE = 0, 1
 # the e-mail pattern whose matches the kernel finds (net.EMAIL, with its character classes)
 _EMAIL_RX = (
     r"(?<![{local}])(?P<v>[{w}][{local}]{{0,63}}[{at}]"
     r"[{w}\-－]+(?:[.．][{w}\-－]+)*[.．][A-Za-zＡ-Ｚａ-ｚ]{{2,24}})"
-)  # verdicts: 0.99 (checked), 0.6 (an ID-like number: real date, bad check)
+)
 _CHUNK_CHARS = 1 << 22  # code points per compiled call (16 MB of uint32)
 
 
@@ -113,18 +112,12 @@ def _setup():
             c = 1.0
         return c
 
-    confs = {}
-    for (typ, rule), (verdict, base) in [
-        ((t, r), v)
-        for t, r in ((_ID, rid), (_MOBILE, mob))
-        for v in ((_VALID, 0.99), (_ID_LIKE, 0.6))
-    ]:
-        for ctx in (False, True):
-            for plain in (False, True):
-                confs[typ, verdict, ctx, plain] = conf(rule, base, ctx, plain)
-    for ctx in (False, True):  # as detect._patterns makes an e-mail's confidence
-        for plain in (False, True):
-            confs[_EMAIL, 0, ctx, plain] = min(1.0, email.score + 0.0)
+    confs = [min(1.0, email.score + 0.0)] * 24  # as detect._patterns makes an e-mail's
+    for typ, rule in ((_ID, rid), (_MOBILE, mob)):
+        for code in range(8):
+            base = 0.6 if code & _CONF_ID_LIKE else 0.99  # what the validators return
+            ctx, plain = bool(code & _CONF_CONTEXT), bool(code & _CONF_PLAIN)
+            confs[typ * 8 + code] = conf(rule, base, ctx, plain)
 
     codes: dict[int, list[tuple[int, int]]] = {}
     for r in resident_id.regions():
@@ -153,7 +146,7 @@ def _setup():
         "rules": {_ID: rid, _MOBILE: mob},
         "confs": confs,
         "rule_names": (rid.name, mob.name, email.name),
-        "id_context": rid.context_rx,
+        "context": _context_words(rid.context),
         "email_fold": _email_fold(),
         "tables": tables,
         "chars": _char_classes(),
@@ -202,6 +195,21 @@ def _email_classes() -> np.ndarray:
     ):
         out[_bmp_class(cls)] |= bit
     return out
+
+
+def _context_words(words: tuple[str, ...]):
+    """Context words as the code points each of their characters may be written as (what
+    _rules.context_regex matches), -1 padded; their lengths; the window before a number."""
+    every = "".join(map(chr, range(0x10000)))
+    forms = [[[m.start() for m in re.finditer(_any_form(c), every)] for c in w] for w in words]
+    assert all(f for w in forms for f in w)
+    longest = max(len(w) for w in words)
+    widest = max(len(f) for w in forms for f in w)
+    table = np.full((len(words), longest, widest), -1, np.int64)
+    for i, w in enumerate(forms):
+        for j, f in enumerate(w):
+            table[i, j, : len(f)] = f
+    return table, np.array([len(w) for w in words], np.int64), CONTEXT_WINDOW
 
 
 def _email_fold() -> np.ndarray:
@@ -300,7 +308,18 @@ def scan_many(texts: Sequence[str], types: frozenset[str], least: float) -> list
         cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
         offs = np.zeros(len(chunk) + 1, np.int64)
         np.cumsum([len(t) for t in chunk], out=offs[1:])
-        result = _kernel()(cps, offs, *params, today_arr, chars, ecls, efold, setup["tables"])
+        result = _kernel()(
+            cps,
+            offs,
+            *params,
+            today_arr,
+            chars,
+            ecls,
+            efold,
+            setup["tables"],
+            setup["context"],
+            MAX_SEP,
+        )
         out.extend(_findings(joined, chunk, result, setup, least))
         start = end
     return out
@@ -310,30 +329,27 @@ def _findings(
     joined: str, chunk: Sequence[str], result, setup, least: float
 ) -> list[list[Finding]]:
     """Finding objects from the kernel's rows, made column by column: text, value and confidence
-    as the Python path makes them (context words are read here, for the few ID-like numbers
-    whose confidence they raise)."""
-    rows, cuts, overlap, values = result
+    as the Python path makes them."""
+    rows, cuts, overlap, value_bytes = result
     if not len(rows):
         return [[] for _ in chunk]
-    starts, ends, typ, verdict, plain, gs, ge, vs, ve = rows.T.tolist()
-    confs = list(map(setup["confs"].__getitem__, map(_conf_key, typ, verdict, plain)))
+    starts, ends, typ, conf, gs, ge, vs, ve = rows.T.tolist()
+    confs = list(map(setup["confs"].__getitem__, conf))
     cut = cuts.tolist()
-    for i in np.flatnonzero(rows[:, 3] == _ID_LIKE).tolist():  # context words raise these
-        k = bisect.bisect_right(cut, i) - 1
-        if has_context(setup["id_context"], chunk[k], starts[i]):
-            confs[i] = setup["confs"][_conf_key(typ[i], verdict[i], plain[i], True)]
-    value_text = values.tobytes().decode("ascii")
-    flat = list(
-        map(
-            finding,
-            map(_TYPE_NAMES.__getitem__, typ),
-            starts,
-            ends,
-            map(joined.__getitem__, map(slice, gs, ge)),
-            confs,
-            map(setup["rule_names"].__getitem__, typ),
-            map(value_text.__getitem__, map(slice, vs, ve)),
-        )
+    values = raws = list(map(joined.__getitem__, map(slice, gs, ge)))
+    if vs.count(-1) < len(vs):  # values that are not the text itself: digits, folded
+        value_text, values = value_bytes.tobytes().decode("ascii"), raws.copy()
+        for i, a in enumerate(vs):
+            if a >= 0:
+                values[i] = value_text[a : ve[i]]
+    flat = findings(
+        map(_TYPE_NAMES.__getitem__, typ),
+        starts,
+        ends,
+        raws,
+        confs,
+        map(setup["rule_names"].__getitem__, typ),
+        values,
     )
     per = [flat[a:b] for a, b in itertools.pairwise(cut)]
     if min(confs) < least:
@@ -344,7 +360,5 @@ def _findings(
 
 
 _TYPE_NAMES = ("resident_id", "mobile", "email")
-
-
-def _conf_key(typ: int, verdict: int, plain: int, ctx: bool = False) -> tuple[int, int, bool, bool]:
-    return (typ, verdict if typ != _EMAIL else 0, ctx, plain == 1)
+# a finding's confidence code: type * 8 + these bits (the kernel sets the first two)
+_CONF_PLAIN, _CONF_ID_LIKE, _CONF_CONTEXT = 1, 2, 4
