@@ -36,7 +36,13 @@ def days_in(y, m):
 
 @njit
 def region_ok(code, year, reg_codes, reg_offs, reg_years):
-    i = np.searchsorted(reg_codes, code)
+    i, hi = 0, reg_codes.shape[0]  # binary search: the first code >= code
+    while i < hi:
+        mid = (i + hi) >> 1
+        if reg_codes[mid] < code:
+            i = mid + 1
+        else:
+            hi = mid
     if i >= reg_codes.shape[0] or reg_codes[i] != code:
         return False
     ok = False  # any() over a generator does not compile
@@ -152,7 +158,7 @@ def read_digits(cps, chars, s, e, d):
     return n
 
 
-@njit
+@numba.njit(cache=True, nogil=True, inline="always")
 def push(out, count, k, s, e, typ, verdict, plain):
     if count == out.shape[0]:
         bigger = np.empty((out.shape[0] * 2, 6), np.int64)
@@ -446,21 +452,20 @@ def scan(
 
 
 @njit
-def has_context(cps, lo, start, words, lengths):
-    """_rules.has_context: one of the words (code points each position may be, -1 padded) ends
-    in cps[lo:start]."""
-    for w in range(lengths.shape[0]):
-        n = lengths[w]
-        for p in range(lo, start - n + 1):
+def has_context(cps, lo, start, forms, lengths, longest):
+    """_rules.has_context: one of the words ends in cps[lo:start]. forms[c] has bit
+    w * longest + i set if code point c can be character i of word w (as the regex reads it)."""
+    for p in range(lo, start):
+        if cps[p] >= forms.shape[0] or forms[cps[p]] == 0:
+            continue
+        for w in range(lengths.shape[0]):
+            n = lengths[w]
+            if p + n > start:
+                continue
             ok = True
             for i in range(n):
                 c = cps[p + i]
-                hit = False
-                for f in range(words.shape[2]):
-                    if words[w, i, f] == c:
-                        hit = True
-                        break
-                if not hit:
+                if c >= forms.shape[0] or not (forms[c] >> (w * longest + i)) & 1:
                     ok = False
                     break
             if ok:
@@ -472,7 +477,7 @@ def has_context(cps, lo, start, words, lengths):
 def finish(cps, chars, efold, offs, out, count, cuts, overlap, context):
     """The rows of `scan` with their spans in the text, their confidence codes (context words
     read for an ID-like number) and their values written out (-1: the value is the text)."""
-    words, lengths, window = context
+    forms, lengths, longest, window = context
     rows = np.empty((count, 8), np.int64)
     size = 0
     for j in range(count):
@@ -486,7 +491,7 @@ def finish(cps, chars, efold, offs, out, count, cuts, overlap, context):
         rows[j, 1] = out[j, 2]
         rows[j, 2] = typ
         code = typ * 8 + id_like * 2 + plain  # confidence code: plain, ID-like, context bits
-        if id_like and has_context(cps, max(offs[k], s - window), s, words, lengths):
+        if id_like and has_context(cps, max(offs[k], s - window), s, forms, lengths, longest):
             code += 4
         rows[j, 3] = code
         rows[j, 4] = s

@@ -89,17 +89,10 @@ _set_type, _set_start, _set_end, _set_text, _set_confidence, _set_rule, _set_val
 _START = operator.attrgetter("start")
 
 
-def findings(types, starts, ends, texts, confidences, rules, values) -> list[Finding]:
-    """`finding(...)` over columns, for the compiled scan (a thousand findings a call): each is
-    made as an unfrozen twin of Finding (the same slots, so the stores are plain attribute
-    stores) and then given the class Finding. Same objects, still frozen; twice as fast again."""
-    out = list(map(_Twin, types, starts, ends, texts, confidences, rules, values))
-    for f in out:
-        f.__class__ = Finding
-    return out
-
-
 class _Twin:
+    """Finding's slots without its frozen __setattr__: the compiled scan makes each finding as
+    this (plain slot stores) and then sets its class to Finding (the same layout)."""
+
     __slots__ = ("type", "start", "end", "text", "confidence", "rule", "value")  # noqa: RUF023
 
     def __init__(self, type, start, end, text, confidence, rule, value):
