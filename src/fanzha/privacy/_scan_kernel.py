@@ -8,6 +8,7 @@ import numba
 import numpy as np
 
 njit = numba.njit(cache=True, nogil=True)
+inline = numba.njit(cache=True, nogil=True, inline="always")  # what runs once per finding
 CHECK_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], np.int64)
 CHECK_VALUES = np.array([1, 0, 10, 9, 8, 7, 6, 5, 4, 3, 2], np.int64)  # "10X98765432", X = 10
 
@@ -34,25 +35,34 @@ def days_in(y, m):
     return 30 if m in (4, 6, 9, 11) else 31
 
 
+# The validation tables, packed in one int64 array T (one argument, no tuple of arrays to
+# unpack per number): T[N_SETS] mobile digit-set rows of 11 bit masks from T[SETS]; T[N_CODES]
+# region codes, sorted, from T[CODES], their year ranges T[OFFS + i]..T[OFFS + i + 1] (pairs
+# from T[YEARS]); PERM and LIKE: 100 flags of two-digit province codes; T[LIMITS..+3]: 1900 and
+# the years resident_id and recognizers.ids were loaded in.
+N_SETS, SETS, N_CODES, CODES, OFFS, YEARS, PERM, LIKE, LIMITS, HEADER = range(10)
+
+
 @njit
-def region_ok(code, year, reg_codes, reg_offs, reg_years):
-    i, hi = 0, reg_codes.shape[0]  # binary search: the first code >= code
+def region_ok(code, year, T):
+    i, hi = T[CODES], T[CODES] + T[N_CODES]  # binary search: the first code >= code
     while i < hi:
         mid = (i + hi) >> 1
-        if reg_codes[mid] < code:
+        if T[mid] < code:
             i = mid + 1
         else:
             hi = mid
-    if i >= reg_codes.shape[0] or reg_codes[i] != code:
+    if i >= T[CODES] + T[N_CODES] or T[i] != code:
         return False
+    i -= T[CODES]
     ok = False  # any() over a generator does not compile
-    for j in range(reg_offs[i], reg_offs[i + 1]):
-        ok |= reg_years[j, 0] <= year <= reg_years[j, 1]
+    for j in range(T[T[OFFS] + i], T[T[OFFS] + i + 1]):
+        ok |= T[T[YEARS] + 2 * j] <= year <= T[T[YEARS] + 2 * j + 1]
     return ok
 
 
 @njit
-def resident(d, n, today, years, perm_prov, reg_codes, reg_offs, reg_years):
+def resident(d, n, today, T):
     """resident_id.is_valid_18 (18 digits) or parse (15 digits): True if valid."""
     for i in range(n - 1):
         if d[i] > 9:
@@ -63,7 +73,7 @@ def resident(d, n, today, years, perm_prov, reg_codes, reg_offs, reg_years):
         y = 1900 + d[6] * 10 + d[7]
         m = d[8] * 10 + d[9]
         dd = d[10] * 10 + d[11]
-        check_date = False  # parse() compares with today: a 19yy date never is after it
+        check_date = True  # parse() compares any date with today
     else:
         s = 0
         for i in range(17):
@@ -73,12 +83,10 @@ def resident(d, n, today, years, perm_prov, reg_codes, reg_offs, reg_years):
         y = d[6] * 1000 + d[7] * 100 + d[8] * 10 + d[9]
         m = d[10] * 10 + d[11]
         dd = d[12] * 10 + d[13]
-        check_date = y >= years[1]
-    if y < 1 or m < 1 or m > 12 or dd < 1 or dd > days_in(y, m) or y < years[0]:
+        check_date = y >= T[T[LIMITS] + 1]  # is_valid_18 only from the year it was loaded in
+    if y < 1 or m < 1 or m > 12 or dd < 1 or dd > days_in(y, m) or y < T[T[LIMITS]]:
         return False
     if check_date and after(y, m, dd, today):
-        return False
-    if n == 15 and after(y, m, dd, today):
         return False
     code = 0
     for i in range(6):
@@ -86,19 +94,19 @@ def resident(d, n, today, years, perm_prov, reg_codes, reg_offs, reg_years):
     if code == 810000 or code == 820000 or code == 830000:
         return True
     if d[0] == 9:
-        return perm_prov[d[1] * 10 + d[2]]
-    return region_ok(code, y, reg_codes, reg_offs, reg_years)
+        return T[T[PERM] + d[1] * 10 + d[2]] != 0
+    return region_ok(code, y, T)
 
 
 @njit
-def id_like(d, n, today, years, like_prov):
+def id_like(d, n, today, T):
     """recognizers.ids._id_like: an 18-character number with a real birth date."""
     if n != 18:
         return False
     for i in range(17):
         if d[i] > 9:
             return False
-    if not like_prov[d[0] * 10 + d[1]]:
+    if T[T[LIKE] + d[0] * 10 + d[1]] == 0:
         return False
     m = d[10] * 10 + d[11]
     dd = d[12] * 10 + d[13]
@@ -107,15 +115,16 @@ def id_like(d, n, today, years, like_prov):
     y = d[6] * 1000 + d[7] * 100 + d[8] * 10 + d[9]
     if m == 2 and dd == 29 and not (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)):
         return False
-    return y >= 1900 and (y <= years[2] or y <= today[0])
+    return y >= 1900 and (y <= T[T[LIMITS] + 2] or y <= today[0])
 
 
 @njit
-def mobile11(d, o, sets):
-    for p in range(sets.shape[0]):
+def mobile11(d, o, T):
+    for p in range(T[N_SETS]):
+        row = T[SETS] + 11 * p
         ok = True
         for i in range(11):
-            if not (sets[p, i] >> d[o + i]) & 1:
+            if not (T[row + i] >> d[o + i]) & 1:
                 ok = False
                 break
         if ok:
@@ -123,28 +132,27 @@ def mobile11(d, o, sets):
     return False
 
 
-@njit
-def classify(d, n, want_id, want_mob, today, tabs):
+@inline
+def classify(d, n, want_id, want_mob, today, T):
     """(type, verdict) of n digits (10 = X), or (-1, -1): detect._classify."""
-    sets, reg_codes, reg_offs, reg_years, perm_prov, like_prov, years = tabs
     if want_mob and (n == 11 or n == 13):
         if d[n - 1] > 9:
             return -1, -1
         if n == 11:
-            if mobile11(d, 0, sets):
+            if mobile11(d, 0, T):
                 return 1, 0
-        elif d[0] == 8 and d[1] == 6 and mobile11(d, 2, sets):
+        elif d[0] == 8 and d[1] == 6 and mobile11(d, 2, T):
             return 1, 0
         return -1, -1
     if want_id and (n == 15 or n == 18):
-        if resident(d, n, today, years, perm_prov, reg_codes, reg_offs, reg_years):
+        if resident(d, n, today, T):
             return 0, 0
-        if id_like(d, n, today, years, like_prov):
+        if id_like(d, n, today, T):
             return 0, 1
     return -1, -1
 
 
-@njit
+@inline
 def read_digits(cps, chars, s, e, d):
     """The digits of cps[s:e] (separators skipped) into d; their number (at most 19 kept)."""
     n = 0
@@ -158,19 +166,22 @@ def read_digits(cps, chars, s, e, d):
     return n
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def push(out, count, k, s, e, typ, verdict, plain):
-    if count == out.shape[0]:
-        bigger = np.empty((out.shape[0] * 2, 6), np.int64)
-        bigger[:count] = out[:count]
-        out = bigger
+@njit
+def grow(out):
+    bigger = np.empty((out.shape[0] * 2, 6), np.int64)
+    bigger[: out.shape[0]] = out
+    return bigger
+
+
+@inline
+def put(out, count, k, s, e, typ, verdict, plain):
+    """Row `count` of out (which has room: `if count == out.shape[0]: out = grow(out)`)."""
     out[count, 0] = k
     out[count, 1] = s
     out[count, 2] = e
     out[count, 3] = typ
     out[count, 4] = verdict
     out[count, 5] = plain
-    return out, count + 1
 
 
 @njit
@@ -195,7 +206,7 @@ def next_group(cps, chars, pos, e):
 
 @njit
 def split(
-    cps, chars, s, e, tried_whole, lengths, k, base, out, count, d, want_id, want_mob, today, tabs
+    cps, chars, s, e, tried_whole, lengths, k, base, out, count, d, want_id, want_mob, today, T
 ):
     """detect._split: from each group on, the longest accepted sequence of groups."""
     gs = np.empty(20, np.int64)
@@ -232,10 +243,13 @@ def split(
             if tried_whole and first and next_group(cps, chars, ge[jj], e)[0] < 0:
                 continue
             read_digits(cps, chars, gs[0], ge[jj], d)
-            typ, verdict = classify(d, n, want_id, want_mob, today, tabs)
+            typ, verdict = classify(d, n, want_id, want_mob, today, T)
             if typ >= 0:
                 plain = 1 if jj == 0 and gsc == 0 else 0
-                out, count = push(out, count, k, gs[0] - base, ge[jj] - base, typ, verdict, plain)
+                if count == out.shape[0]:
+                    out = grow(out)
+                put(out, count, k, gs[0] - base, ge[jj] - base, typ, verdict, plain)
+                count += 1
                 pos = ge[jj]
                 hit = True
                 break
@@ -261,7 +275,7 @@ def numbers(
     want_id,
     want_mob,
     today,
-    tabs,
+    T,
     max_sep,
 ):
     """detect._numbers on cps[a:b]: the runs of normalize.run_regex(min_digits), classified."""
@@ -305,9 +319,12 @@ def numbers(
         if plain_ascii and e - s == ndig:  # one plain number: classified, never cut
             if e - s <= 19 and (lengths >> (e - s)) & 1:
                 read_digits(cps, chars, s, e, d)
-                typ, verdict = classify(d, e - s, want_id, want_mob, today, tabs)
+                typ, verdict = classify(d, e - s, want_id, want_mob, today, T)
                 if typ >= 0:
-                    out, count = push(out, count, k, s - a, e - a, typ, verdict, 1)
+                    if count == out.shape[0]:
+                        out = grow(out)
+                    put(out, count, k, s - a, e - a, typ, verdict, 1)
+                    count += 1
             continue
         n = ndig + (1 if e > last else 0)
         if n < shortest:
@@ -315,12 +332,15 @@ def numbers(
         whole = n <= 19 and ((lengths >> n) & 1) == 1
         if whole:
             read_digits(cps, chars, s, e, d)
-            typ, verdict = classify(d, n, want_id, want_mob, today, tabs)
+            typ, verdict = classify(d, n, want_id, want_mob, today, T)
             if typ >= 0:
-                out, count = push(out, count, k, s - a, e - a, typ, verdict, 0)
+                if count == out.shape[0]:
+                    out = grow(out)
+                put(out, count, k, s - a, e - a, typ, verdict, 0)
+                count += 1
                 continue
         out, count = split(
-            cps, chars, s, e, whole, lengths, k, a, out, count, d, want_id, want_mob, today, tabs
+            cps, chars, s, e, whole, lengths, k, a, out, count, d, want_id, want_mob, today, T
         )
     return out, count
 
@@ -371,7 +391,10 @@ def emails(cps, ecls, a, b, k, out, count):
         if end < 0:
             continue
         pos = end
-        out, count = push(out, count, k, s - a, end - a, 2, 0, 0)
+        if count == out.shape[0]:
+            out = grow(out)
+        put(out, count, k, s - a, end - a, 2, 0, 0)
+        count += 1
     return out, count
 
 
@@ -389,7 +412,7 @@ def scan(
     chars,
     ecls,
     efold,
-    tabs,
+    T,
     context,
     max_sep,
 ):
@@ -423,7 +446,7 @@ def scan(
                 want_id,
                 want_mob,
                 today,
-                tabs,
+                T,
                 max_sep,
             )
         if want_email:

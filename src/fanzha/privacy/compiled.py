@@ -133,14 +133,16 @@ def _setup():
     perm_prov[[int(p) for p in resident_id._PROVINCES]] = True
     like_prov = np.zeros(100, np.bool_)
     like_prov[[int(p) for p in ids._PROVINCES]] = True
-    tables = (
-        mobile_sets,
+    tables = _pack(
+        mobile_sets.astype(np.int64).ravel(),
         reg_codes,
         reg_offs,
-        reg_years,
-        perm_prov,
-        like_prov,
+        reg_years.ravel(),
+        perm_prov.astype(np.int64),
+        like_prov.astype(np.int64),
         np.array([1900, resident_id._LOADED_IN, ids._LOADED_IN], np.int64),
+        n_sets=len(mobile_sets),
+        n_codes=len(reg_codes),
     )
     return {
         "rules": {_ID: rid, _MOBILE: mob},
@@ -152,6 +154,22 @@ def _setup():
         "chars": _char_classes(),
         "email_chars": _email_classes(),
     }
+
+
+def _pack(sets, codes, offs, years, perm, like, limits, *, n_sets: int, n_codes: int) -> np.ndarray:
+    """The validation tables in one int64 array, laid out as _scan_kernel's header says."""
+    from fanzha.privacy import _scan_kernel as k
+
+    parts = [sets, codes, offs, years, perm, like, limits]
+    header = np.zeros(k.HEADER, np.int64)
+    header[k.N_SETS], header[k.N_CODES] = n_sets, n_codes
+    at = k.HEADER
+    for slot, part in zip(
+        (k.SETS, k.CODES, k.OFFS, k.YEARS, k.PERM, k.LIKE, k.LIMITS), parts, strict=True
+    ):
+        header[slot] = at
+        at += len(part)
+    return np.concatenate([header, *parts]).astype(np.int64)
 
 
 def _bmp_class(cls: str) -> np.ndarray:

@@ -95,15 +95,6 @@ class _Twin:
 
     __slots__ = ("type", "start", "end", "text", "confidence", "rule", "value")  # noqa: RUF023
 
-    def __init__(self, type, start, end, text, confidence, rule, value):
-        self.type = type
-        self.start = start
-        self.end = end
-        self.text = text
-        self.confidence = confidence
-        self.rule = rule
-        self.value = value
-
 
 # a field added to Finding breaks this line, not the findings
 assert _Twin.__slots__ == Finding.__slots__ == tuple(f.name for f in dataclasses.fields(Finding))
