@@ -413,7 +413,10 @@ def scan(
     ecls,
     efold,
     T,
-    context,
+    forms,
+    words,
+    longest,
+    window,
     max_sep,
 ):
     """Findings of every text (text k is cps[offs[k]:offs[k + 1]]), in text order, as rows
@@ -471,7 +474,7 @@ def scan(
                 overlap[k] = True
                 break
         cuts[k + 1] = count
-    return finish(cps, chars, efold, offs, out, count, cuts, overlap, context)
+    return finish(cps, chars, efold, offs, out, count, cuts, overlap, forms, words, longest, window)
 
 
 @njit
@@ -497,10 +500,9 @@ def has_context(cps, lo, start, forms, lengths, longest):
 
 
 @njit
-def finish(cps, chars, efold, offs, out, count, cuts, overlap, context):
+def finish(cps, chars, efold, offs, out, count, cuts, overlap, forms, words, longest, window):
     """The rows of `scan` with their spans in the text, their confidence codes (context words
     read for an ID-like number) and their values written out (-1: the value is the text)."""
-    forms, lengths, longest, window = context
     rows = np.empty((count, 8), np.int64)
     size = 0
     for j in range(count):
@@ -514,7 +516,7 @@ def finish(cps, chars, efold, offs, out, count, cuts, overlap, context):
         rows[j, 1] = out[j, 2]
         rows[j, 2] = typ
         code = typ * 8 + id_like * 2 + plain  # confidence code: plain, ID-like, context bits
-        if id_like and has_context(cps, max(offs[k], s - window), s, forms, lengths, longest):
+        if id_like and has_context(cps, max(offs[k], s - window), s, forms, words, longest):
             code += 4
         rows[j, 3] = code
         rows[j, 4] = s
@@ -543,4 +545,4 @@ def finish(cps, chars, efold, offs, out, count, cuts, overlap, context):
         else:
             rows[j, 6] = v0
         rows[j, 7] = v
-    return rows, cuts, overlap, values[:v]
+    return rows, cuts, np.flatnonzero(overlap), values[:v]

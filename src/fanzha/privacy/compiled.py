@@ -312,8 +312,7 @@ def scan_many(texts: Sequence[str], types: frozenset[str], least: float) -> list
     lengths = (want_id and (1 << 15 | 1 << 18)) | (want_mob and (1 << 11 | 1 << 13))
     shortest = 11 if want_mob else 15
     params = (want_id, want_mob, "email" in types, max(5, shortest - 1), shortest, lengths)
-    today = _dt.date.today()
-    today_arr = np.array([today.year, today.month, today.day], np.int64)
+    today_arr = _today(_dt.date.today())
     chars, ecls, efold = setup["chars"], setup["email_chars"], setup["email_fold"]
     out: list[list[Finding]] = []
     start = 0
@@ -325,8 +324,11 @@ def scan_many(texts: Sequence[str], types: frozenset[str], least: float) -> list
         chunk = texts[start:end]
         joined = "".join(chunk)
         cps = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), np.uint32)
-        offs = np.zeros(len(chunk) + 1, np.int64)
-        np.cumsum([len(t) for t in chunk], out=offs[1:])
+        if len(chunk) == 1:
+            offs = np.array([0, len(joined)], np.int64)
+        else:
+            offs = np.zeros(len(chunk) + 1, np.int64)
+            np.cumsum([len(t) for t in chunk], out=offs[1:])
         result = _kernel()(
             cps,
             offs,
@@ -336,12 +338,17 @@ def scan_many(texts: Sequence[str], types: frozenset[str], least: float) -> list
             ecls,
             efold,
             setup["tables"],
-            setup["context"],
+            *setup["context"],
             MAX_SEP,
         )
         out.extend(_findings(joined, chunk, result, setup, least))
         start = end
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _today(day: _dt.date) -> np.ndarray:
+    return np.array([day.year, day.month, day.day], np.int64)
 
 
 def _findings(
@@ -352,7 +359,7 @@ def _findings(
     object.__setattr__) and then given the class Finding: the same frozen object, made in a
     third of the time (this loop is most of a numbers-only scan's time)."""
     rows, cuts, overlap, value_bytes = result
-    values = value_bytes.tobytes().decode("ascii")
+    values = value_bytes.tobytes().decode("ascii") if len(value_bytes) else ""
     types, rules, confs = _TYPE_NAMES, setup["rule_names"], setup["confs"]
     flat: list = []
     add, new = flat.append, object.__new__
@@ -372,8 +379,9 @@ def _findings(
     per = [flat[a:b] for a, b in itertools.pairwise(cut)]
     if least > min(confs):  # a floor above some finding's confidence
         per = [[f for f in fs if f.confidence >= least] for fs in per]
-    for k in np.flatnonzero(overlap).tolist():
-        per[k] = resolve(per[k])
+    if len(overlap):  # the texts with findings that overlap
+        for k in overlap.tolist():
+            per[k] = resolve(per[k])
     return per
 
 
