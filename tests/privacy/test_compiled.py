@@ -270,3 +270,20 @@ def test_without_numba_the_python_path_runs(monkeypatch):
     scanner = detect.Scanner(types=frozenset({"mobile"}), ner="off")
     assert not compiled.supports(scanner.types)
     assert [f.value for f in scanner.scan("手机１３８ ００１３ ８０００")] == ["13800138000"]
+
+
+def test_a_twin_given_the_class_finding_is_the_same_frozen_finding():
+    import dataclasses
+
+    from fanzha.privacy.findings import Finding, _Twin
+
+    args = ("mobile", 3, 14, "13800138000", 0.94, "phone.mobile", "13800138000")
+    twin = object.__new__(_Twin)
+    for name, value in zip(_Twin.__slots__, args, strict=True):
+        setattr(twin, name, value)
+    twin.__class__ = Finding
+    slow = Finding(*args)
+    assert type(twin) is Finding and twin == slow and hash(twin) == hash(slow)
+    assert twin.to_dict() == slow.to_dict()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        twin.start = 0  # type: ignore[misc]
