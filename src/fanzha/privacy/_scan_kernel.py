@@ -8,6 +8,7 @@ import numba
 import numpy as np
 
 njit = numba.njit(cache=True, nogil=True)
+AT = 9  # the class of @, ＠ and ﹫ in the character table (below every digit class)
 inline = numba.njit(cache=True, nogil=True, inline="always")  # what runs once per finding
 CHECK_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], np.int64)
 CHECK_VALUES = np.array([1, 0, 10, 9, 8, 7, 6, 5, 4, 3, 2], np.int64)  # "10X98765432", X = 10
@@ -132,7 +133,7 @@ def mobile11(d, o, T):
     return False
 
 
-@inline
+@njit
 def classify(d, n, want_id, want_mob, today, T):
     """(type, verdict) of n digits (10 = X), or (-1, -1): detect._classify."""
     if want_mob and (n == 11 or n == 13):
@@ -152,7 +153,7 @@ def classify(d, n, want_id, want_mob, today, T):
     return -1, -1
 
 
-@inline
+@njit
 def read_digits(cps, chars, s, e, d):
     """The digits of cps[s:e] (separators skipped) into d; their number (at most 19 kept)."""
     n = 0
@@ -277,14 +278,26 @@ def numbers(
     today,
     T,
     max_sep,
+    ats,
 ):
-    """detect._numbers on cps[a:b]: the runs of normalize.run_regex(min_digits), classified."""
+    """detect._numbers on cps[a:b]: the runs of normalize.run_regex(min_digits), classified;
+    and where the @ of e-mails are (class AT), so that the text is read once."""
+    nat = 0
     i = a
     while True:
-        while i < b and chars[cps[i]] < 10:  # a tight loop to the next digit
+        while i < b and chars[cps[i]] < AT:  # a tight loop to the next digit or @
             i += 1
         if i >= b:
             break
+        if chars[cps[i]] == AT:
+            if nat == ats.shape[0]:
+                bigger = np.empty(nat * 2, np.int64)
+                bigger[:nat] = ats
+                ats = bigger
+            ats[nat] = i
+            nat += 1
+            i += 1
+            continue
         s = i
         ndig = 1
         last = i + 1
@@ -342,20 +355,16 @@ def numbers(
         out, count = split(
             cps, chars, s, e, whole, lengths, k, a, out, count, d, want_id, want_mob, today, T
         )
-    return out, count
+    return out, count, ats, nat
 
 
 @njit
-def emails(cps, ecls, a, b, k, out, count):
-    """net.email_spans on cps[a:b]: from each @, the local part back and the domain on."""
+def emails(cps, ecls, a, b, k, out, count, ats, nat):
+    """net.email_spans on cps[a:b] (its @ at ats[:nat]): from each @, the local part back and
+    the domain on."""
     pos = a
-    p = a - 1
-    while True:
-        p += 1
-        while p < b and not ecls[cps[p]] & 4:  # a tight loop to the next @
-            p += 1
-        if p >= b:
-            break
+    for x in range(nat):
+        p = ats[x]
         if p < pos:
             continue
         lo = p - 65 if p - 65 > pos else pos
@@ -429,12 +438,14 @@ def scan(
     cuts = np.zeros(ntexts + 1, np.int64)
     tmp = np.empty((16, 6), np.int64)
     d = np.zeros(20, np.int64)
+    ats = np.empty(64, np.int64)  # where the @ of the text are
     count = 0
     for k in range(ntexts):
         a, b = offs[k], offs[k + 1]
         first = count
+        nat = 0
         if want_id or want_mob:
-            out, count = numbers(
+            out, count, ats, nat = numbers(
                 cps,
                 chars,
                 a,
@@ -451,10 +462,20 @@ def scan(
                 today,
                 T,
                 max_sep,
+                ats,
             )
+        elif want_email:  # no numbers wanted: only the @ are looked for
+            for i in range(a, b):
+                if chars[cps[i]] == AT:
+                    if nat == ats.shape[0]:
+                        bigger = np.empty(nat * 2, np.int64)
+                        bigger[:nat] = ats
+                        ats = bigger
+                    ats[nat] = i
+                    nat += 1
         if want_email:
             mid = count
-            out, count = emails(cps, ecls, a, b, k, out, count)
+            out, count = emails(cps, ecls, a, b, k, out, count, ats, nat)
             if mid > first and count > mid:  # merge the two sorted lists by start
                 m = count - first
                 if tmp.shape[0] < m:
@@ -528,6 +549,8 @@ def finish(cps, chars, efold, offs, out, count, cuts, overlap, forms, words, lon
                 values[v] = efold[cps[i]]
                 same = same and cps[i] < 128
                 v += 1
+        elif plain == 1 and (typ == 0 or e - s == 11):
+            pass  # a plain ID or 11-digit mobile: its value is its text
         else:
             for i in range(s, e):
                 t = chars[cps[i]]

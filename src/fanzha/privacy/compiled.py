@@ -182,7 +182,7 @@ def _bmp_class(cls: str) -> np.ndarray:
 
 
 def _char_classes() -> np.ndarray:
-    """0 other, 1 separator, 2 the X of an ID, 10 + 10 * script + value for a digit."""
+    """0 other, 1 separator, 2 the X of an ID, 9 an @, 10 + 10 * script + value for a digit."""
     out = np.zeros(0x110000, np.int8)
     out[_bmp_class(SEP_CLASS)] = 1
     out[_bmp_class(re.escape(_X))] = 2
@@ -192,6 +192,12 @@ def _char_classes() -> np.ndarray:
             assert digits[c] and out[c] == 0
             out[c] = 10 + 10 * script + int(chr(c).translate(RUN_DIGITS))
     assert (out >= 10).sum() == digits.sum()
+    from fanzha.privacy import _scan_kernel as k
+    from fanzha.privacy.recognizers import net
+
+    at = _bmp_class(net._AT)
+    assert not out[at].any()
+    out[at] = k.AT  # the kernel notes where the @ are while it looks for digits
     return out
 
 
