@@ -68,7 +68,10 @@ def supports(types: frozenset[str]) -> bool:
 
 @functools.cache
 def _setup():
-    """Rules, tables and kernel, or None if the rules are not the ones this pass implements."""
+    """The tables the kernel reads and the names and confidences of its findings, or None if
+    the rules are not the ones it implements (then the Python path runs). The validators'
+    logic itself (ids._resident_id, ids._id_like, phones._mobile) is the kernel's, held equal
+    by tests/privacy/test_compiled.py."""
     from fanzha.ids import resident_id
     from fanzha.ids.phone import MOBILE_PATTERN
     from fanzha.privacy.detect import MAX_DIGITS, SURE
@@ -145,7 +148,6 @@ def _setup():
         n_codes=len(reg_codes),
     )
     return {
-        "rules": {_ID: rid, _MOBILE: mob},
         "confs": confs,
         "rule_names": (rid.name, mob.name, email.name),
         "context": _context_words(rid.context),
