@@ -301,9 +301,7 @@ def _mask_csv(src, dst, masker, summary, rejects, tick, total, chunk_rows) -> No
                 rejects.add(r.line, r.code, r.reason, r.raw)
             if chunk.table.num_rows:
                 t = masker.mask_table(chunk.table)
-                w.writerows(
-                    zip(*(t.column(i).to_pylist() for i in range(t.num_columns)), strict=True)
-                )
+                w.writerows(zip(*(t.column(i).to_pylist() for i in range(t.num_columns)), strict=True))
                 summary.rows += chunk.table.num_rows
             tick(chunk.bytes_done, total)
 
