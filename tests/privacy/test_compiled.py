@@ -43,6 +43,17 @@ def assert_same(texts: list[str], floors=(0.5,)) -> None:
             got = compiled.scan_many(texts, types, least)
             for text, w, g in zip(texts, want, got, strict=True):
                 assert g == w, (sorted(types), least, text)
+            assert span_rows(compiled.scan_spans(texts, types, least)) == [
+                (i, f.start, f.end, f.type, f.confidence, f.rule)
+                for i, fs in enumerate(want)
+                for f in fs
+            ], (sorted(types), least)
+
+
+def span_rows(t) -> list[tuple]:
+    """`scan_spans` columns as rows, dictionaries decoded."""
+    cols = [t[c].to_pylist() for c in ("text", "start", "end", "type", "confidence", "rule")]
+    return list(zip(*cols, strict=True))
 
 
 # --- texts made of the things that decide a finding --------------------------------------------
@@ -287,3 +298,15 @@ def test_a_twin_given_the_class_finding_is_the_same_frozen_finding():
     assert twin.to_dict() == slow.to_dict()
     with pytest.raises(dataclasses.FrozenInstanceError):
         twin.start = 0  # type: ignore[misc]
+
+
+def test_spans_through_the_python_path_are_the_same_columns():
+    """Types the kernel does not find (landline) give scan_spans through the Finding objects."""
+    text = ["手机13800138000 座机010-12345678 a@b.cn", "", "身份证110105194912310029"]
+    compiled_types = detect.Scanner(types=frozenset({"mobile", "email"}), ner="off")
+    python_types = detect.Scanner(types=frozenset({"mobile", "email", "landline"}), ner="off")
+    fast, slow = compiled_types.scan_spans(text), python_types.scan_spans(text)
+    assert fast.column_names == slow.column_names
+    assert [r for r in span_rows(slow) if r[3] != "landline"] == span_rows(fast)
+    assert any(r[3] == "landline" for r in span_rows(slow))
+    assert span_rows(compiled_types.scan_spans([])) == []

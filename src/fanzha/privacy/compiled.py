@@ -21,8 +21,10 @@ from collections.abc import Sequence
 from re import _parser as sre_parse  # the parser re itself uses
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from fanzha.privacy.findings import Finding, _Twin, resolve
+from fanzha.privacy.findings import Finding, _Twin, resolve, spans_of
 from fanzha.privacy.normalize import (
     _ASCII,
     _CN,
@@ -316,13 +318,63 @@ def _kernel():
 def scan_many(texts: Sequence[str], types: frozenset[str], least: float) -> list[list[Finding]]:
     """`Scanner.scan_many` for `types` (all SUPPORTED) and min_confidence `least`."""
     setup = _setup()
+    out: list[list[Finding]] = []
+    for _first, joined, chunk, result in _kernel_chunks(texts, types, setup):
+        out.extend(_findings(joined, chunk, result, setup, least))
+    return out
+
+
+def scan_spans(texts: Sequence[str], types: frozenset[str], least: float) -> pa.Table:
+    """`Scanner.scan_spans`: the findings of `scan_many` as columns (text, start, end, type,
+    confidence, rule), made from the kernel's integer rows without a Python object per finding.
+    Texts whose findings overlap (rare) go through `scan_many`'s resolution."""
+    setup = _setup()
+    confs = np.array(setup["confs"], np.float64)
+    parts: list[pa.Table] = []
+    for first, joined, chunk, result in _kernel_chunks(texts, types, setup):
+        rows, cuts, overlap, _values = result
+        text = np.repeat(np.arange(first, first + len(chunk), dtype=np.int64), np.diff(cuts))
+        conf = confs[rows[:, 3]]
+        keep = conf >= least
+        if len(overlap):
+            keep &= ~np.isin(text, overlap + first)
+        part = spans_table(text[keep], rows[keep, 0], rows[keep, 1], rows[keep, 2], conf[keep])
+        parts.append(part)
+        if len(overlap):  # resolved finding by finding, as scan_many does
+            again = _findings(joined, chunk, result, setup, least)
+            parts.append(spans_of({int(k) + first: again[k] for k in overlap}))
+    if not parts:
+        return spans_table(*(np.zeros(0, np.int64) for _ in range(4)), np.zeros(0))
+    t = pa.concat_tables(parts)
+    return t.take(pc.sort_indices(t, [("text", "ascending"), ("start", "ascending")]))
+
+
+def spans_table(text, start, end, type_code, confidence) -> pa.Table:
+    """The columns of `scan_spans` from arrays (type codes index `_TYPE_NAMES`)."""
+    names = pa.array(_TYPE_NAMES)
+    rules = pa.array(_setup()["rule_names"])
+    codes = pa.array(np.asarray(type_code, np.int32))
+    return pa.table(
+        {
+            "text": pa.array(np.asarray(text, np.int64)),
+            "start": pa.array(np.asarray(start, np.int64)),
+            "end": pa.array(np.asarray(end, np.int64)),
+            "type": pa.DictionaryArray.from_arrays(codes, names),
+            "confidence": pa.array(np.asarray(confidence, np.float64)),
+            "rule": pa.DictionaryArray.from_arrays(codes, rules),
+        }
+    )
+
+
+def _kernel_chunks(texts: Sequence[str], types: frozenset[str], setup):
+    """(index of the chunk's first text, the chunk joined, the chunk, the kernel's result) for
+    runs of texts of at most _CHUNK_CHARS code points (a longer text alone)."""
     want_id, want_mob = "resident_id" in types, "mobile" in types
     lengths = (want_id and (1 << 15 | 1 << 18)) | (want_mob and (1 << 11 | 1 << 13))
     shortest = 11 if want_mob else 15
     params = (want_id, want_mob, "email" in types, max(5, shortest - 1), shortest, lengths)
     today_arr = _today(_dt.date.today())
     chars, ecls, efold = setup["chars"], setup["email_chars"], setup["email_fold"]
-    out: list[list[Finding]] = []
     start = 0
     while start < len(texts):
         end, size = start, 0
@@ -349,9 +401,8 @@ def scan_many(texts: Sequence[str], types: frozenset[str], least: float) -> list
             *setup["context"],
             MAX_SEP,
         )
-        out.extend(_findings(joined, chunk, result, setup, least))
+        yield start, joined, chunk, result
         start = end
-    return out
 
 
 @functools.lru_cache(maxsize=1)

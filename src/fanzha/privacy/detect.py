@@ -17,9 +17,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import pyarrow as pa
+
 from fanzha.privacy import compiled as _compiled
 from fanzha.privacy import ner as _ner
-from fanzha.privacy.findings import TYPES, Finding, finding, resolve
+from fanzha.privacy.findings import TYPES, Finding, finding, resolve, spans_of
 from fanzha.privacy.normalize import (
     ASCII_RUN_SEPARATORS,
     ASCII_RUN_X,
@@ -88,6 +90,14 @@ class Scanner:
         if _compiled.supports(self.types):
             return _compiled.scan_many(texts, self.types, self.min_confidence)
         return self._scan_many_python(texts)
+
+    def scan_spans(self, texts: Sequence[str]) -> pa.Table:
+        """The findings of `scan_many` as columns: text (index in `texts`), start, end, type,
+        confidence, rule, ordered by text and start; what a masker or a leak sweep over millions
+        of chats needs, without a Python object per finding (the compiled pass makes none)."""
+        if _compiled.supports(self.types):
+            return _compiled.scan_spans(texts, self.types, self.min_confidence)
+        return spans_of(dict(enumerate(self.scan_many(texts))))
 
     def _scan_many_python(self, texts: Sequence[str]) -> list[list[Finding]]:
         found = _patterns_batched(texts, self.types)

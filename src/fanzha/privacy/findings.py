@@ -10,7 +10,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import operator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import pyarrow as pa
 
 #: Every type the detectors report; policies and operators use the same names.
 TYPES: tuple[str, ...] = (
@@ -129,3 +132,18 @@ def resolve(findings: list[Finding]) -> list[Finding]:
         starts.insert(i, f.start)
         taken.insert(i, f)
     return taken
+
+
+def spans_of(found: Mapping[int, Sequence[Finding]]) -> pa.Table:
+    """Findings as the columns of `Scanner.scan_spans`, keyed by their text's index."""
+    flat = [(i, f) for i, fs in found.items() for f in fs]
+    return pa.table(
+        {
+            "text": pa.array([i for i, _ in flat], pa.int64()),
+            "start": pa.array([f.start for _, f in flat], pa.int64()),
+            "end": pa.array([f.end for _, f in flat], pa.int64()),
+            "type": pa.array([f.type for _, f in flat], pa.string()).dictionary_encode(),
+            "confidence": pa.array([f.confidence for _, f in flat], pa.float64()),
+            "rule": pa.array([f.rule for _, f in flat], pa.string()).dictionary_encode(),
+        }
+    )
