@@ -18,9 +18,10 @@ import pytest
 
 from fanzha.detectors.text_fraud import MODEL_ENV
 from fanzha.engine.runner import Engine
+from fanzha.errors import FanzhaError
 from fanzha.ingest import Source, ingest
 from fanzha.store import open_store
-from fanzha.stream.local_nats import free_port
+from fanzha.stream.local_nats import LocalNats, free_port
 from fanzha.stream.publish import publish
 from fanzha.testing import Pools, random_events, rows_for_csv, write_csv
 from helpers import fanzha_cmd
@@ -295,6 +296,81 @@ def test_keyed_messages_are_partitioned_by_key(world, broker, db):
     for args in (["worker", "--broker", broker.url, "--partitions", "2"], ["run"]):
         r = _run(*args, "--db", db, check=False)
         assert r.returncode == 2 and "ran in 4 stream partitions" in r.stderr, r.stderr
+
+
+def test_messages_larger_than_the_broker_allows_are_cut_in_log_order(world, tmp_path, pg_db):
+    """A slice (and a keyed partition's share of it) over nats-server's max_payload goes out as
+    several messages, in log order: the alerts are still the embedded path's."""
+    paths, expected = world
+    with LocalNats(str(tmp_path / "small"), max_payload=64 * 1024) as small:
+        s = open_store(pg_db)
+        try:  # one slice for the whole world: far over 64 KB encoded
+            publish(s, [Source(p, _kind(p)) for p in paths], small.url, slice_events=100_000)
+        finally:
+            s.close()
+        _finish(_worker(small.url, pg_db, "--partitions", PARTITIONS))
+
+        async def counts() -> tuple[int, int]:
+            from fanzha.stream import STREAM, connect
+            from fanzha.stream.keyed import KEYED_STREAM
+
+            nc = await connect(small.url)
+            try:
+                js = nc.jetstream()
+                log = (await js.stream_info(STREAM)).state.messages
+                return log, (await js.stream_info(KEYED_STREAM)).state.messages
+            finally:
+                await nc.close()
+
+        log, keyed = asyncio.run(counts())
+    assert log > 1  # the one slice was cut
+    assert keyed >= log * int(PARTITIONS)  # every piece still reaches every partition
+    assert _streamed(pg_db) == expected
+
+
+def test_a_partitions_share_over_the_limit_is_cut_by_seq():
+    """keyed_messages: pieces in log order, each ending at its own last seq (the last at the
+    slice's end), with distinct message ids; decoded and joined they are the share again."""
+    from fanzha.stream import decode, encode
+    from fanzha.stream.keyed import UPTO, keyed_messages
+
+    seq = pa.array([3, 5, 8, 9, 12, 14], pa.int64())
+    share = {
+        "waybill_access": pa.table({"seq": seq, "site": ["s"] * 6, "note": ["x" * 400] * 6}),
+        "roster": pa.table({"seq": pa.array([4, 10], pa.int64()), "site": ["s", "s"]}),
+    }
+    whole = len(encode(share))
+    one = keyed_messages(share, 2, "slice-a", 20, whole + 10)
+    assert [(m[0], m[2][UPTO]) for m in one] == [("fanzha.keyed.2", "20")]
+    cut = keyed_messages(share, 2, "slice-a", 20, whole // 2)
+    assert len(cut) > 1 and all(len(data) <= whole // 2 for _, data, _ in cut)
+    ends = [int(h[UPTO]) for _, _, h in cut]
+    assert ends == sorted(ends) and ends[-1] == 20
+    assert len({h["Nats-Msg-Id"] for _, _, h in cut}) == len(cut)
+    assert cut[0][2]["Nats-Msg-Id"] == one[0][2]["Nats-Msg-Id"]
+    got: list[int] = []
+    low = 0
+    for (_, data, _), end in zip(cut, ends, strict=True):
+        seqs = [v for t in decode(data).values() for v in t["seq"].to_pylist()]
+        assert all(low < v <= end for v in seqs)  # a piece holds its range (low, end] only
+        got += seqs
+        low = end
+    assert sorted(got) == [3, 4, 5, 8, 9, 10, 12, 14]
+
+
+def test_one_event_over_the_broker_limit_is_a_clear_error():
+    from fanzha.stream import encode, fitted
+    from fanzha.stream.publish import recut
+
+    t = pa.table({"event_id": ["a", "b"], "ts": pa.array([1, 2], pa.timestamp("ms", "UTC"))})
+    big = t.append_column("text", pa.array(["x" * 5000, "y"]))
+    a_alone = len(encode({"sms": big.slice(0, 1)}))
+    assert len(encode({"sms": big})) > a_alone
+    pieces = fitted({"sms": big}, a_alone, recut)
+    assert [p["sms"]["event_id"].to_pylist() for p, _ in pieces] == [["a"], ["b"]]
+    assert [data for _, data in pieces] == [encode(p) for p, _ in pieces]
+    with pytest.raises(FanzhaError, match=r"one sms event takes .* max_payload"):
+        fitted({"sms": big}, min(len(data) for _, data in pieces) - 1, recut)
 
 
 def test_partition_of_is_stable_and_in_range():

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pyarrow as pa
 
@@ -65,6 +65,35 @@ def decode(data: bytes) -> dict[str, pa.Table]:
             i += m
     except (struct.error, UnicodeDecodeError, pa.ArrowInvalid) as e:
         raise FanzhaError(f"a message on the stream is not a fanzha slice: {e}") from None
+    return out
+
+
+HEADROOM = 4096  # bytes kept under the broker's max_payload for a message's headers
+
+
+def fitted(
+    tables: Mapping[str, pa.Table],
+    limit: int,
+    cut: Callable[[Mapping[str, pa.Table], int], list[dict[str, pa.Table]]],
+) -> list[tuple[dict[str, pa.Table], bytes]]:
+    """`tables` as messages of at most `limit` bytes, each with its encoding: whole if it fits,
+    else `cut(tables, size)` into pieces of half the events (in log order) until each fits, so a
+    large slice never meets the broker's "maximum payload exceeded". One event too large to fit is
+    a clear error."""
+    data = encode(tables)
+    if len(data) <= limit:
+        return [(dict(tables), data)]
+    n = sum(t.num_rows for t in tables.values())
+    if n <= 1:
+        k = next(k for k, t in tables.items() if t.num_rows)
+        raise FanzhaError(
+            f"one {k} event takes {len(data):,} bytes on the stream, more than the broker's "
+            f"max_payload allows ({limit:,} bytes after headers): raise max_payload in the "
+            "nats-server configuration"
+        )
+    out: list[tuple[dict[str, pa.Table], bytes]] = []
+    for piece in cut(tables, -(-n // 2)):
+        out += fitted(piece, limit, cut)
     return out
 
 

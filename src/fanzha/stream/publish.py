@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from fanzha.ingest import IngestOptions, IngestSummary, Source, ingest
 from fanzha.store import Store
-from fanzha.stream import connect, encode, ensure_stream, slice_id, subject
+from fanzha.stream import HEADROOM, connect, ensure_stream, fitted, slice_id, subject
 
 
 def ordered_slices(staged: Mapping[str, list[pa.Table]], size: int) -> list[dict[str, pa.Table]]:
@@ -46,6 +46,12 @@ def ordered_slices(staged: Mapping[str, list[pa.Table]], size: int) -> list[dict
             one[k] = tables[k].take(pa.array(rows["row"].to_list(), pa.int64()))
         out.append(one)
     return out
+
+
+def recut(tables: Mapping[str, pa.Table], size: int) -> list[dict[str, pa.Table]]:
+    """A slice cut again into slices of `size` events in the same order (one too large for the
+    broker)."""
+    return ordered_slices({k: [t] for k, t in tables.items()}, size)
 
 
 class _Publishing:
@@ -89,8 +95,11 @@ async def _send(broker: str, slices: list[dict[str, pa.Table]]) -> None:
     try:
         js = nc.jetstream(timeout=10)
         await ensure_stream(js)
+        limit = nc.max_payload - HEADROOM
         acks = [
-            js.publish(subject(0), encode(s), headers={"Nats-Msg-Id": slice_id(s)}) for s in slices
+            js.publish(subject(0), data, headers={"Nats-Msg-Id": slice_id(piece)})
+            for s in slices
+            for piece, data in fitted(s, limit, recut)
         ]
         for a in acks:  # in order: the stream sequence is the log order
             await a

@@ -15,14 +15,21 @@ from dataclasses import dataclass
 from fanzha.engine.runner import Engine
 from fanzha.errors import FanzhaError
 from fanzha.store import Store
-from fanzha.stream import DURABLE, SUBJECT_PREFIX, connect, decode, encode, ensure_stream
+from fanzha.stream import (
+    DURABLE,
+    HEADROOM,
+    SUBJECT_PREFIX,
+    connect,
+    decode,
+    ensure_stream,
+)
 from fanzha.stream.keyed import (
     KEYED_PREFIX,
     KEYED_STREAM,
     UPTO,
     key_columns,
     keyed_durable,
-    keyed_msg_id,
+    keyed_messages,
     keyed_subject,
     logged,
     split,
@@ -244,13 +251,11 @@ async def _work(
                     )
                 if parts:  # before the ack: a slice redelivered republishes the same messages
                     slice_msg = (msg.headers or {}).get("Nats-Msg-Id") or origin
+                    limit = nc.max_payload - HEADROOM
                     acks = [
-                        js.publish(
-                            keyed_subject(p),
-                            encode(part),
-                            headers={"Nats-Msg-Id": keyed_msg_id(slice_msg, p), UPTO: str(top)},
-                        )
+                        js.publish(subj, data, headers=headers)
                         for p, part in enumerate(parts)
+                        for subj, data, headers in keyed_messages(part, p, slice_msg, top, limit)
                     ]
                     await asyncio.gather(*acks)
                 await engine_step(False)
