@@ -121,6 +121,26 @@ def test_new_signals_after_closing_reopen_the_alert(api):
     assert api.ok("GET", "analyst", "/v1/alerts", params={"status": "reopened"})["total"] == 1
 
 
+def test_the_server_engine_follows_the_keyed_stream_partitions(api):
+    """A database that stream workers ran with keyed partitions: POST /v1/engine/run takes the
+    tier's partition count and waits for its partitions instead of refusing to start."""
+    from fanzha.engine import SIGNAL_SCHEMA
+
+    s = api.store()
+    s.commit_shard(3, 0, 0, s.max_seq(), SIGNAL_SCHEMA.empty_table(), {})
+    api.ok("POST", "operator", "/v1/events/call",
+           json={"events": [{"ts": "2026-03-02T12:00:00Z", "caller": FRAUD, "callee": VICTIM,
+                             "duration_s": 300}]})
+    run = api.ok("POST", "analyst", "/v1/engine/run")
+    assert run["waiting"] and run["events"] == 0  # partitions 1 and 2 have not caught up
+    top = s.max_seq()
+    for p in range(3):
+        after = s.shard_watermarks(3)[p]
+        s.commit_shard(3, p, after, top, SIGNAL_SCHEMA.empty_table(), {})
+    run = api.ok("POST", "analyst", "/v1/engine/run")
+    assert not run["waiting"] and run["events"] == 1 and run["watermark"] == top
+
+
 def test_an_export_needs_a_reason_and_is_audited(api):
     assert api.get("analyst", "/v1/alerts/export").status_code == 400
     assert api.get("police", "/v1/alerts/export", params={"reason": "x"}).status_code == 403

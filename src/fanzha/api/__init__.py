@@ -75,11 +75,11 @@ def create_app(db: str | None = None, settings: ApiSettings | None = None) -> Fa
         if settings.deliver_every_s > 0:
             jobs.append(("delivery", settings.deliver_every_s, lambda: deliver(stores)))
         if settings.engine_every_s > 0:
-            from fanzha.engine.runner import Engine
+            from fanzha.engine.runner import server_engine
 
             def run() -> None:
                 with stores() as s:
-                    Engine(s).run()
+                    server_engine(s).run()
 
             jobs.append(("engine", settings.engine_every_s, run))
         threads = [

@@ -486,6 +486,7 @@ class EngineRun(BaseModel):
     alerts_touched: int
     watermark: int
     seconds: float
+    waiting: bool = False  # stopped for a keyed stream partition that is behind (its workers)
 
 
 def kind_info(name: str) -> KindInfo:

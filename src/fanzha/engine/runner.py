@@ -217,6 +217,13 @@ class Engine:
         return summary
 
 
+def server_engine(store: Store) -> Engine:
+    """The engine a server runs on this database (`fanzha serve`'s periodic run and POST
+    /v1/engine/run): with the keyed tier's partitions if stream workers ran it keyed, so it
+    takes their signals and waits for them instead of refusing."""
+    return Engine(store, partitions=store.keyed_partitions() or 1)
+
+
 def canonical_order(signals: pa.Table) -> pa.Table:
     """A detector's signals by (seq, signal_id): the order the store gives the keyed tier's."""
     if signals.num_rows < 2:

@@ -8,7 +8,7 @@ from fanzha import __version__
 from fanzha.api.access import INGEST_KINDS, ROLES, Principal
 from fanzha.api.deps import Db, allow, get_db, principal
 from fanzha.api.models import EngineRun, Health, Me
-from fanzha.engine.runner import Engine
+from fanzha.engine.runner import server_engine
 
 router = APIRouter(tags=["meta"])
 
@@ -39,4 +39,4 @@ def run_engine(db: Db = Depends(get_db)) -> dict:
     """What `fanzha run` does, in the server (which holds the database): every event not
     processed yet goes through the detectors and the policy; alerts appear in the queue."""
     with db() as s:
-        return Engine(s).run().to_dict()
+        return server_engine(s).run().to_dict()
