@@ -331,7 +331,7 @@ def scan_spans(texts: Sequence[str], types: frozenset[str], least: float) -> pa.
     setup = _setup()
     confs = np.array(setup["confs"], np.float64)
     parts: list[pa.Table] = []
-    for first, joined, chunk, result in _kernel_chunks(texts, types, setup):
+    for first, _joined, chunk, result in _kernel_chunks(texts, types, setup):
         rows, cuts, overlap, _values = result
         text = np.repeat(np.arange(first, first + len(chunk), dtype=np.int64), np.diff(cuts))
         conf = confs[rows[:, 3]]
@@ -340,9 +340,10 @@ def scan_spans(texts: Sequence[str], types: frozenset[str], least: float) -> pa.
             keep &= ~np.isin(text, overlap + first)
         part = spans_table(text[keep], rows[keep, 0], rows[keep, 1], rows[keep, 2], conf[keep])
         parts.append(part)
-        if len(overlap):  # resolved finding by finding, as scan_many does
-            again = _findings(joined, chunk, result, setup, least)
-            parts.append(spans_of({int(k) + first: again[k] for k in overlap}))
+        if len(overlap):  # only these texts again, as Findings resolved like scan_many's
+            ks = [int(k) + first for k in overlap]
+            again = scan_many([texts[k] for k in ks], types, least)
+            parts.append(spans_of(dict(zip(ks, again, strict=True))))
     if not parts:
         return spans_table(*(np.zeros(0, np.int64) for _ in range(4)), np.zeros(0))
     t = pa.concat_tables(parts)
