@@ -199,12 +199,15 @@ def test_republishing_adds_no_alert(world, broker, db):
     assert _streamed(db) == expected
 
 
-def test_a_killed_worker_loses_and_doubles_nothing(world, broker, pg_db):
+@pytest.mark.parametrize("extra", [(), ("--partitions", PARTITIONS)], ids=["log", "keyed"])
+def test_a_killed_worker_loses_and_doubles_nothing(world, broker, pg_db, extra):
+    """With keyed partitions the first slice's keyed messages are out and being processed when
+    the worker is killed."""
     paths, expected = world
     _publish(paths, broker.url, pg_db)
-    victim = _worker(broker.url, pg_db)
+    victim = _worker(broker.url, pg_db, *extra)
     _first_commit(victim)
-    other = _worker(broker.url, pg_db)
+    other = _worker(broker.url, pg_db, *extra)
     os.kill(victim.pid, signal.SIGKILL)
     victim.communicate()
     _finish(other)
@@ -245,18 +248,6 @@ def test_two_workers_with_keyed_partitions_give_the_embedded_alerts(world, broke
         assert s.shard_watermarks(int(PARTITIONS)) == [s.max_seq()] * int(PARTITIONS)
     finally:
         s.close()
-
-
-def test_a_killed_worker_with_keyed_partitions_loses_and_doubles_nothing(world, broker, pg_db):
-    paths, expected = world
-    _publish(paths, broker.url, pg_db)
-    victim = _worker(broker.url, pg_db, "--partitions", PARTITIONS)
-    _first_commit(victim)  # the first slice's keyed messages are out and being processed
-    other = _worker(broker.url, pg_db, "--partitions", PARTITIONS)
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.communicate()
-    _finish(other)
-    assert _streamed(pg_db) == expected
 
 
 def test_keyed_messages_are_partitioned_by_key(world, broker, db):
