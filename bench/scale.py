@@ -89,6 +89,20 @@ def alerts(db: str) -> list[dict]:
         s.close()
 
 
+def embedded(pg, name: str, sources) -> tuple[str, int, int, float]:
+    """The embedded path on a new PostgreSQL database: (url, events accepted, signals, seconds
+    of ingest + run)."""
+    db = create_database(pg.url(), name)
+    s = open_store(db)
+    try:
+        t = time.perf_counter()
+        summary = ingest(s, sources)
+        run = Engine(s).run()
+        return db, summary.total("accepted"), run.signals, time.perf_counter() - t
+    finally:
+        s.close()
+
+
 def outputs(db: str) -> tuple[list[dict], list[str]]:
     """Alerts and the sorted signal ids (the keyed tier must give both)."""
     s = open_store(db)
@@ -222,18 +236,11 @@ def jetstream(args: argparse.Namespace, tmp_: Path, world: Path) -> None:
     with LocalPostgres() as pg:
         sources = load_manifest(world)
 
-        db = create_database(pg.url(), "embedded")
-        s = open_store(db)
-        t = time.perf_counter()
-        summary = ingest(s, sources)
-        run = Engine(s).run()
-        t_embedded = time.perf_counter() - t
-        s.close()
-        n = summary.total("accepted")
+        db, n, signals, t_embedded = embedded(pg, "embedded", sources)
         expected = alerts(db)
         print(
             f"world: {args.people} people x {args.days} days, {n:,} events, "
-            f"{run.signals:,} signals, {len(expected):,} alerts; slices of {args.slice_events}"
+            f"{signals:,} signals, {len(expected):,} alerts; slices of {args.slice_events}"
         )
         print(f"embedded (ingest + run)     {t_embedded:7.2f} s  {n / t_embedded:9,.0f} events/s")
 
@@ -331,18 +338,11 @@ def keyed(args: argparse.Namespace, tmp_: Path, world: Path) -> None:
     start = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     sources += access_world(args.accesses, args.sites, args.seed, start, tmp_)
     with LocalPostgres() as pg:
-        db = create_database(pg.url(), "keyed_embedded")
-        s = open_store(db)
-        t = time.perf_counter()
-        summary = ingest(s, sources)
-        run = Engine(s).run()
-        t_embedded = time.perf_counter() - t
-        s.close()
-        n = summary.total("accepted")
+        db, n, signals, t_embedded = embedded(pg, "keyed_embedded", sources)
         expected = outputs(db)
         print(
             f"keyed-heavy world: {n:,} events ({args.accesses:,} accesses at {args.sites} sites, "
-            f"the simulated calls), {run.signals:,} signals, {len(expected):,} alerts; slices of "
+            f"the simulated calls), {signals:,} signals, {len(expected):,} alerts; slices of "
             f"{args.slice_events}"
         )
         print(
