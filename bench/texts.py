@@ -10,9 +10,10 @@ With --cv K it also runs K-fold stratified cross-validation of both (slower, ste
 For the dialogues, accuracy is also given without the meeting transcripts whose speakers are
 "发言人N" (933 rows, every one labelled not fraud): they are easy, and a model could lean on the
 speaker-tag format instead of the words; the figure without them shows the part that is hard.
+--no-shape trains fanzha's model without its shape term (lines, length, speakers), the ablation.
 
 Run: .venv/bin/python bench/texts.py [--data ../shared/data] [--seed 0] [--dev-share 0.2]
-     [--cv 5] [--only texts|dialogues]
+     [--cv 5] [--only texts|dialogues] [--no-shape]
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ class Baseline:
 
 
 class Ours:
-    def __init__(self, texts: Sequence[str], labels: Sequence[str], seed: int):
-        self.model = train(texts, labels, fraud_types_for(labels), seed=seed)
+    def __init__(self, texts: Sequence[str], labels: Sequence[str], seed: int, shape: bool = True):
+        self.model = train(texts, labels, fraud_types_for(labels), seed=seed, use_shape=shape)
         self.labels = self.model.labels
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -133,6 +134,7 @@ def main() -> None:
     ap.add_argument("--dev-share", type=float, default=0.2)
     ap.add_argument("--cv", type=int, default=0, help="also run K-fold cross-validation")
     ap.add_argument("--only", choices=sorted(SETS))
+    ap.add_argument("--no-shape", action="store_true", help="fanzha without its shape term")
     ap.add_argument("--data", type=Path, default=DATA, help=f"the shared data folder ({DATA})")
     a = ap.parse_args()
     for name, rel in SETS.items():
@@ -157,7 +159,11 @@ def main() -> None:
         print(f"stratified dev split: {len(xtr)} train / {len(xte)} dev, seed {a.seed}")
         base = evaluate(Baseline, list(xtr), list(ytr), list(xte), list(yte))
         ours = evaluate(
-            lambda xs, ys: Ours(xs, ys, a.seed), list(xtr), list(ytr), list(xte), list(yte)
+            lambda xs, ys: Ours(xs, ys, a.seed, not a.no_shape),
+            list(xtr),
+            list(ytr),
+            list(xte),
+            list(yte),
         )
         show(name, base, ours)
         if a.cv:
@@ -166,7 +172,7 @@ def main() -> None:
             for tr, te in folds.split(x, y):
                 for key, make in (
                     ("baseline", Baseline),
-                    ("fanzha", lambda xs, ys: Ours(xs, ys, a.seed)),
+                    ("fanzha", lambda xs, ys: Ours(xs, ys, a.seed, not a.no_shape)),
                 ):
                     r = evaluate(make, list(x[tr]), list(y[tr]), list(x[te]), list(y[te]))
                     res[key].append((r["macro_f1"], r["accuracy"], r["accuracy_no_transcripts"]))

@@ -63,6 +63,13 @@ def test_train_texts_from_jsonl_with_named_columns_and_a_dev_split(cli, tmp_path
     assert rep["dev"]["rows"] + rep["rows_trained"] == len(texts)
     assert set(rep["dev"]["per_label"]) == {"false", "true"}
     assert 0 <= rep["dev"]["macro_f1"] <= 1
+    from fanzha.models.text import TextModel
+
+    assert TextModel.load(model).shape_weights is not None
+    cli("model", "train-texts", "--train", str(train), "--text-col", "input", "--label-col",
+        "is_fraud", "-o", str(model), "--folds", "3", "--no-shape")
+    flat = TextModel.load(model)
+    assert flat.shape_weights is None and flat.info["shape"] is False
 
 
 def test_bad_rows_keep_their_place_with_a_reason(cli, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from fanzha.errors import FanzhaError
 from fanzha.models.text import TextModel, fraud_type_of_label, fraud_types_for, normalize, train
+from fanzha.models.text.classifier import SHAPE_FEATURES, shape
 from helpers import SHARED_DATA
 from text_corpus import FRAUD_SMS, NORMAL_SMS, corpus_rows, tiny_text_model
 
@@ -102,6 +104,83 @@ def test_loading_refuses_an_npz_holding_a_pickled_object(tmp_path):
         TextModel.load(p)
     with pytest.raises(FanzhaError, match="no such model file"):
         TextModel.load(tmp_path / "missing.model")
+
+
+def test_shape_counts_lines_characters_and_named_speakers():
+    chat = normalize("李婷：怎么提现不了了？\n张建辉: 别着急\n\n李婷: 好吧\n客服说：请稍等")
+    got = np.expm1(shape(["", FRAUD_SMS, chat, "a" * 20 + ": long prefix, no speaker"]))
+    assert np.allclose(got[0], [0, 0, 0])
+    assert np.allclose(got[1], [1, len(FRAUD_SMS), 0])
+    # blank lines are dropped by normalize; "客服说" is a speaker too, "李婷" counts once
+    assert np.allclose(got[2], [4, len(chat), 3])
+    assert got[3][2] == 0
+    huge = shape(["甲: 喂\n乙: 嗯\n" * 200_000])
+    assert np.isfinite(huge).all() and np.expm1(huge[0][2]) == pytest.approx(2)
+
+
+def _excerpts(rng, n_lines: int) -> str:
+    script = ["您的账户涉嫌洗钱", "请把钱转到安全账户", "不要告诉家人", "马上下载会议软件",
+              "先交一笔保证金", "按我说的操作"]
+    reply = ["好的", "我明白了", "那怎么办", "真的吗"]
+    return "\n".join(
+        f"民警: {rng.choice(script)}" if i % 2 == 0 else f"王女士: {rng.choice(reply)}"
+        for i in range(n_lines)
+    )
+
+
+def test_the_stacker_learns_that_a_short_excerpt_is_too_little_to_call_fraud():
+    """The same fraud-like lines, labelled fraud only when the chat is long: only the shape term
+    can tell them apart, and it is reported apart from the words."""
+    import random
+
+    rng = random.Random(3)
+    texts = [_excerpts(rng, n) for n in [1, 2] * 40 + [8, 10] * 40]
+    labels = ["false"] * 80 + ["true"] * 80
+    types = fraud_types_for(labels)
+    with_shape = train(texts, labels, types, folds=3)
+    without = train(texts, labels, types, folds=3, use_shape=False)
+    assert with_shape.shape_weights.shape == (2, len(SHAPE_FEATURES))
+    assert without.shape_weights is None and without.shape_share(texts[0]) == 0.0
+    fresh = [_excerpts(rng, n) for n in (1, 2, 9, 12)]
+    labels_with, _, fraud_with = with_shape.predict(fresh)
+    assert labels_with == ["false", "false", "true", "true"]
+    _, _, fraud_without = without.predict(fresh)
+    assert fraud_with[0] < fraud_without[0] and fraud_with[3] > fraud_without[3]
+    assert with_shape.shape_share(fresh[0], label="true") < 0 < with_shape.shape_share(
+        fresh[3], label="true"
+    )
+    with pytest.raises(FanzhaError, match="unknown label"):
+        with_shape.shape_share(fresh[0], label="nope")
+
+
+def test_a_version_1_file_without_shape_weights_still_loads(tmp_path):
+    texts, labels = corpus_rows()
+    old = train(texts, labels, fraud_types_for(labels), folds=3, use_shape=False)
+    p = tmp_path / "v1.model"
+    old.save(p)
+    with np.load(p) as z:
+        arrays = dict(z)
+    meta = json.loads(bytes(arrays["meta"]).decode())
+    assert "shape" not in arrays and "shape_features" not in meta
+    meta["version"] = 1
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(p, "wb") as f:  # np.savez would add ".npz" to a path
+        np.savez(f, **arrays)
+    again = TextModel.load(p)
+    assert again.shape_weights is None
+    assert np.array_equal(again.predict_proba(texts), old.predict_proba(texts))
+    # shape weights under names this version does not know are refused, not guessed at
+    new = TextModel.load(tiny_text_model())
+    new.save(p)
+    with np.load(p) as z:
+        arrays = dict(z)
+    meta = json.loads(bytes(arrays["meta"]).decode())
+    meta["shape_features"] = ["log1p_lines", "question_marks", "log1p_speakers"]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(p, "wb") as f:  # np.savez would add ".npz" to a path
+        np.savez(f, **arrays)
+    with pytest.raises(FanzhaError, match="shape features"):
+        TextModel.load(p)
 
 
 def test_labels_map_onto_the_taxonomy():

@@ -85,6 +85,15 @@ def train_texts_cmd(
     ] = 0.0,
     folds: Annotated[int, typer.Option(help="Folds for the stacked calibration.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of the dev split and the folds.")] = 0,
+    no_shape: Annotated[
+        bool,
+        typer.Option(
+            "--no-shape",
+            help="Leave the text's shape (lines, length, speakers) out of the model: for a "
+            "model trained on chats or scripts that will score texts of another shape "
+            "(one-line SMS).",
+        ),
+    ] = False,
     db: DbOption = None,  # not used: models are files; accepted like every command
     json: JsonOption = False,
 ) -> None:
@@ -117,7 +126,7 @@ def train_texts_cmd(
         dev = ([texts[i] for i in dv], [labels[i] for i in dv])
         texts, labels = [texts[i] for i in tr], [labels[i] for i in tr]
     t0 = time.perf_counter()
-    model = fit(texts, labels, types, folds=folds, seed=seed)
+    model = fit(texts, labels, types, folds=folds, seed=seed, use_shape=not no_shape)
     seconds = time.perf_counter() - t0
     model.info["source"] = Path(train).name
     report: dict = {

@@ -14,7 +14,9 @@ a fraud probability and type. A fraud SMS gives two signals: its sender, a suspe
 number, URL or account (`role: suspect`). Evidence names the words that drove the score.
 Cannot see: SMS whose body is not shared, texts in pictures, calls (no text) and OTT chat. Without
 a model it is idle. The public training sets are long call scripts and dialogues, so short SMS
-templates ("【某某】...") read as adverts more often than they should.
+templates ("【某某】...") read as adverts more often than they should; a model trained on chats
+also weighs their shape (lines, speakers), which an SMS does not have: for SMS, train on SMS-like
+texts or with `--no-shape`.
 """
 
 from __future__ import annotations
