@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from fanzha.models.text import TextModel
 from helpers import fanzha_cmd
 from text_corpus import FRAUD_SMS, NORMAL_SMS, corpus_rows, tiny_text_model
 
@@ -44,7 +45,11 @@ def test_train_texts_from_csv_then_score_every_row_in_input_order(cli, tmp_path)
     assert [r["msg_id"] for r in rows] == ["a1", "a2", "a3"]
     assert rows[0]["label"] == "冒充客服服务" and rows[0]["fraud_type"] == "fake_customer_service"
     assert 0 < float(rows[0]["score"]) <= 1 and float(rows[0]["fraud_score"]) > 0.8
-    assert len(rows[0]["reason"].split()) == 3  # the explanation: three words
+    words, shape_part = rows[0]["reason"].split(" (shape:")
+    assert len(words.split()) == 3  # the explanation: three words, then the shape's share
+    assert shape_part.endswith(")") and float(shape_part[:-1]) == pytest.approx(
+        TextModel.load(model).shape_share(FRAUD_SMS, "冒充客服服务"), abs=0.006
+    )
     assert rows[1]["label"] == "0" and rows[1]["fraud_type"] == ""
     assert rows[2]["label"] == "" and "no text" in rows[2]["reason"]
 
@@ -63,8 +68,6 @@ def test_train_texts_from_jsonl_with_named_columns_and_a_dev_split(cli, tmp_path
     assert rep["dev"]["rows"] + rep["rows_trained"] == len(texts)
     assert set(rep["dev"]["per_label"]) == {"false", "true"}
     assert 0 <= rep["dev"]["macro_f1"] <= 1
-    from fanzha.models.text import TextModel
-
     assert TextModel.load(model).shape_weights is not None
     cli("model", "train-texts", "--train", str(train), "--text-col", "input", "--label-col",
         "is_fraud", "-o", str(model), "--folds", "3", "--no-shape")

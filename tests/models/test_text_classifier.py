@@ -228,3 +228,31 @@ def test_on_a_sample_of_the_public_five_class_set_it_beats_chance_by_far():
     m = train(xtr, ytr, fraud_types_for(ytr), folds=3)
     pred, _, _ = m.predict(xte)
     assert f1_score(yte, pred, average="macro") > 0.9
+
+
+DIALOGUES = SHARED_DATA / "dialogues" / "train.jsonl"
+
+
+@pytest.mark.skipif(not DIALOGUES.exists(), reason="../shared/data/dialogues not present")
+def test_on_the_public_dialogues_it_beats_the_tfidf_baseline_of_the_issue():
+    """The issue's baseline (character 1-3-gram TF-IDF, logistic regression) against the model on
+    bench/texts.py's dev split (seed 0); bench/texts.py prints the full figures and the CV."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    from fanzha.models.text import read_texts
+
+    rows = read_texts(str(DIALOGUES), need_label=True)
+    idx = rows.usable()
+    texts = np.array([rows.texts[i] for i in idx], dtype=object)
+    labels = np.array([rows.labels[i] for i in idx])
+    xtr, xte, ytr, yte = train_test_split(
+        texts, labels, test_size=0.2, stratify=labels, random_state=0
+    )
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
+    base = LogisticRegression(C=10, max_iter=3000).fit(vec.fit_transform(xtr), ytr)
+    base_acc = (base.predict(vec.transform(xte)) == yte).mean()
+    model = train(list(xtr), list(ytr), fraud_types_for(list(ytr)), seed=0)
+    acc = (np.array(model.predict(list(xte))[0]) == yte).mean()
+    assert acc > base_acc + 0.005, (acc, base_acc)

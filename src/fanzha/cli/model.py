@@ -174,7 +174,11 @@ def score_texts_cmd(
         str | None, typer.Option("--id-col", help="Copy this column first into the output.")
     ] = None,
     explain: Annotated[
-        int, typer.Option("--explain", help="Add the N words that drove each prediction.")
+        int,
+        typer.Option(
+            "--explain",
+            help="Add the N words that drove each prediction, then the share of the text's shape.",
+        ),
     ] = 0,
     batch: Annotated[int, typer.Option(help="Texts scored at once.")] = 2048,
     db: DbOption = None,  # not used: models are files; accepted like every command
@@ -210,6 +214,8 @@ def score_texts_cmd(
             if explain:
                 words = model.explain(texts[j], explain, label[i])
                 why[i] = " ".join(f"{e.feature}:{e.weight:.2f}" for e in words)
+                if model.shape_weights is not None:  # a short excerpt: too little to be sure
+                    why[i] += f" (shape:{model.shape_share(texts[j], label[i]):+.2f})"
     seconds = time.perf_counter() - t0
     for i, r in enumerate(rows.reasons):
         if r is not None:
