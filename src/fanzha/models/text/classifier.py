@@ -48,7 +48,7 @@ from fanzha.errors import FanzhaError
 from fanzha.models.text.normalize import normalize
 
 FORMAT = "fanzha-text-model"
-FORMAT_VERSION = 2  # 2 added the shape weights; a version-1 file loads with them at zero
+FORMAT_VERSION = 2  # 2 added the shape weights; a version-1 file loads without a shape term
 MODEL_MAX_BYTES = 1 << 30  # a model file larger than this is refused before it is read
 
 
@@ -198,12 +198,7 @@ class TextModel:
         how much.
         """
         norm = normalize(text)
-        if label is None:
-            k = int(self.logits([norm])[0].argmax())
-        elif label in self.labels:
-            k = self.labels.index(label)
-        else:
-            raise FanzhaError(f"unknown label {label!r}; the model knows {self.labels}")
+        k = self._label_index(norm, label)
         chars: dict[str, float] = {}
         word_feats: dict[str, float] = {}
         longest = 1
@@ -245,15 +240,21 @@ class TextModel:
         shown.sort(key=lambda e: (-e.weight, e.feature))
         return shown[:top]
 
+    def _label_index(self, norm: str, label: str | None) -> int:
+        """Row of `label` (None: the label predicted for the normalised text)."""
+        if label is None:
+            return int(self.logits([norm])[0].argmax())
+        if label not in self.labels:
+            raise FanzhaError(f"unknown label {label!r}; the model knows {self.labels}")
+        return self.labels.index(label)
+
     def shape_share(self, text: str, label: str | None = None) -> float:
         """How much the text's shape (lines, characters, speakers) moved `label`'s logit
         (default: the predicted label) away from where a text of the training set's mean shape
         would have it, relative to the mean of all classes; 0 without a shape term. Negative for
         fraud labels on a short excerpt of a chat: too little text to be sure."""
-        if label is not None and label not in self.labels:
-            raise FanzhaError(f"unknown label {label!r}; the model knows {self.labels}")
         norm = normalize(text)
-        k = int(self.logits([norm])[0].argmax()) if label is None else self.labels.index(label)
+        k = self._label_index(norm, label)
         if self.shape_weights is None:
             return 0.0
         w = self.shape_weights[k] - self.shape_weights.mean(axis=0)
@@ -273,10 +274,10 @@ class TextModel:
             ],
             "info": self.info,
         }
-        arrays: dict[str, np.ndarray] = {"meta": _json_bytes(meta), "bias": self.bias}
         if self.shape_weights is not None:
             meta["shape_features"] = list(SHAPE_FEATURES)
-            arrays["meta"] = _json_bytes(meta)
+        arrays: dict[str, np.ndarray] = {"meta": _json_bytes(meta), "bias": self.bias}
+        if self.shape_weights is not None:
             arrays["shape"] = self.shape_weights.astype(np.float64)
             arrays["shape_center"] = np.asarray(self.shape_center, dtype=np.float64)
         for i, s in enumerate(self.spaces):
@@ -435,9 +436,11 @@ def train(
         else np.hstack([f.decision(mats[m.space]) for m, f in zip(members, full, strict=True)])
     )
     n_member_feats = feats.shape[1]
-    shape_center = shape(norm).mean(axis=0) if use_shape else None
+    shape_center = None
     if use_shape:
-        feats = np.hstack([feats, shape(norm) - shape_center])
+        shapes = shape(norm)
+        shape_center = shapes.mean(axis=0)
+        feats = np.hstack([feats, shapes - shape_center])
     meta = LogisticRegression(C=1.0, max_iter=2000).fit(feats, y)
     mc = meta.coef_ if k > 2 else np.vstack([np.zeros_like(meta.coef_[0]), meta.coef_[0]])
     mb = meta.intercept_ if k > 2 else np.array([0.0, meta.intercept_[0]])
