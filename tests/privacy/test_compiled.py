@@ -232,6 +232,7 @@ def test_compiled_equals_python_on_people_zh_as_written_and_disguised():
         "@b.com a@b a@b.c 李@x.com test@中国.cn",
         "a@b." + "c" * 23 + " a@b." + "c" * 24 + " a@b." + "c" * 25 + " a@b.c9." + "d" * 30,
         "a@b.cn. a@b..cn a@b.c-n.x1 a@b-.cc-d a@b.cc.d 13800138000@qq.com",
+        " ".join(f"u{i}@x{i}.cn ＠ 1380013{i:04d}" for i in range(300)),  # @ past the 64 kept at first
     ],
 )
 def test_compiled_equals_python_on_tricky_emails(text):

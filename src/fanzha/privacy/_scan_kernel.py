@@ -175,6 +175,17 @@ def grow(out):
 
 
 @inline
+def push_at(ats, nat, i):
+    """Append position i of an @ to ats (doubled when full): (ats, nat + 1)."""
+    if nat == ats.shape[0]:
+        bigger = np.empty(nat * 2, np.int64)
+        bigger[:nat] = ats
+        ats = bigger
+    ats[nat] = i
+    return ats, nat + 1
+
+
+@inline
 def put(out, count, k, s, e, typ, verdict, plain):
     """Row `count` of out (which has room: `if count == out.shape[0]: out = grow(out)`)."""
     out[count, 0] = k
@@ -290,12 +301,7 @@ def numbers(
         if i >= b:
             break
         if chars[cps[i]] == AT:
-            if nat == ats.shape[0]:
-                bigger = np.empty(nat * 2, np.int64)
-                bigger[:nat] = ats
-                ats = bigger
-            ats[nat] = i
-            nat += 1
+            ats, nat = push_at(ats, nat, i)
             i += 1
             continue
         s = i
@@ -467,12 +473,7 @@ def scan(
         elif want_email:  # no numbers wanted: only the @ are looked for
             for i in range(a, b):
                 if chars[cps[i]] == AT:
-                    if nat == ats.shape[0]:
-                        bigger = np.empty(nat * 2, np.int64)
-                        bigger[:nat] = ats
-                        ats = bigger
-                    ats[nat] = i
-                    nat += 1
+                    ats, nat = push_at(ats, nat, i)
         if want_email:
             mid = count
             out, count = emails(cps, ecls, a, b, k, out, count, ats, nat)
