@@ -103,6 +103,23 @@ def embedded(pg, name: str, sources) -> tuple[str, int, int, float]:
         s.close()
 
 
+def streamed(
+    pg, tmp: str, name: str, sources, slice_events: int, k: int, partitions: int = 1
+) -> tuple[str, float, float]:
+    """The stream path on a new PostgreSQL database and broker: `fanzha publish` of the sources,
+    then k workers drain it: (url, publish seconds, workers seconds)."""
+    with LocalNats(str(Path(tmp) / name)) as nats:
+        db = create_database(pg.url(), name)
+        s = open_store(db)
+        try:
+            t = time.perf_counter()
+            publish(s, sources, nats.url, slice_events=slice_events)
+            t_pub = time.perf_counter() - t
+        finally:
+            s.close()
+        return db, t_pub, workers(k, nats.url, db, partitions)
+
+
 def outputs(db: str) -> tuple[list[dict], list[str]]:
     """Alerts and the sorted signal ids (the keyed tier must give both)."""
     s = open_store(db)
@@ -251,14 +268,7 @@ def jetstream(args: argparse.Namespace, tmp_: Path, world: Path) -> None:
         print(f"idle worker (start, drain)  {t_idle:7.2f} s  (fixed cost in the figures below)")
 
         for k in (1, 2):
-            with LocalNats(str(Path(tmp) / f"nats{k}")) as nats:
-                db = create_database(pg.url(), f"stream{k}")
-                s = open_store(db)
-                t = time.perf_counter()
-                publish(s, sources, nats.url, slice_events=args.slice_events)
-                t_pub = time.perf_counter() - t
-                s.close()
-                t_work = workers(k, nats.url, db)
+            db, t_pub, t_work = streamed(pg, tmp, f"stream{k}", sources, args.slice_events, k)
             same = alerts(db) == expected
             if not same:
                 sys.exit(f"{k} worker(s) found other alerts than the embedded engine")
@@ -350,14 +360,9 @@ def keyed(args: argparse.Namespace, tmp_: Path, world: Path) -> None:
         )
         for parts in (1, args.partitions):
             for k in (1, 2):
-                with LocalNats(str(Path(tmp) / f"keyed{parts}-{k}")) as nats:
-                    db = create_database(pg.url(), f"keyed{parts}_{k}")
-                    s = open_store(db)
-                    t = time.perf_counter()
-                    publish(s, sources, nats.url, slice_events=args.slice_events)
-                    t_pub = time.perf_counter() - t
-                    s.close()
-                    t_work = workers(k, nats.url, db, parts)
+                db, t_pub, t_work = streamed(
+                    pg, tmp, f"keyed{parts}_{k}", sources, args.slice_events, k, parts
+                )
                 same = outputs(db) == expected
                 if not same:
                     sys.exit(
