@@ -65,6 +65,10 @@ class DuckDBStore(SqlStore):
         if not read_only:
             self._migrate()
 
+    def _exec(self, sql: str, params: list | None = None) -> int:
+        self.con.execute(sql, params)
+        return -1  # DuckDB's execute does not count changed rows
+
     # --- schema --------------------------------------------------------------------------------
     def _migrate(self) -> None:
         c = self.con
@@ -311,8 +315,7 @@ class DuckDBStore(SqlStore):
 
     def append_log(self, events: Mapping[str, pa.Table], description: Mapping[str, Any]) -> int:
         c = self.con
-        c.execute("BEGIN TRANSACTION")
-        try:
+        with self._tx():
             tables, top, batches = checked_log_rows(events, self.max_seq())
             for k, t in tables.items():
                 c.register("_log_in", t)
@@ -333,10 +336,6 @@ class DuckDBStore(SqlStore):
                         "INSERT OR IGNORE INTO ingest_batches VALUES (?, ?, ?, ?, NULL)",
                         [b, now, now, _json(description)],
                     )
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
         return sum(t.num_rows for t in tables.values())
 
     # --- engine --------------------------------------------------------------------------------
@@ -356,8 +355,7 @@ class DuckDBStore(SqlStore):
         states: Mapping[str, Mapping[str, bytes]],
     ) -> None:
         c = self.con
-        c.execute("BEGIN TRANSACTION")
-        try:
+        with self._tx():
             if signals.num_rows:
                 c.register("_sig_in", signals.cast(SIGNAL_SCHEMA))
                 c.execute("""INSERT INTO signals SELECT * FROM _sig_in s WHERE NOT EXISTS
@@ -374,21 +372,16 @@ class DuckDBStore(SqlStore):
                         "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)", [comp, name, blob]
                     )
             self._set_meta("watermark", str(watermark))
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
 
     def reset_engine(self) -> None:
         c = self.con
-        c.execute("BEGIN TRANSACTION")
-        for t in ("signals", "alerts", "checkpoints", "shadow_alerts"):
-            c.execute(f"DELETE FROM {t}")
-        c.execute("DELETE FROM meta WHERE key LIKE 'keyed_%'")
-        self._set_meta("watermark", "0")
-        if self._meta("shadow_policy"):
-            self._set_meta("shadow_since", "0")
-        c.execute("COMMIT")
+        with self._tx():
+            for t in ("signals", "alerts", "checkpoints", "shadow_alerts"):
+                c.execute(f"DELETE FROM {t}")
+            c.execute("DELETE FROM meta WHERE key LIKE 'keyed_%'")
+            self._set_meta("watermark", "0")
+            if self._meta("shadow_policy"):
+                self._set_meta("shadow_since", "0")
 
     # --- keyed tier ----------------------------------------------------------------------------
     def keyed_partitions(self) -> int | None:
@@ -417,8 +410,7 @@ class DuckDBStore(SqlStore):
         states: Mapping[str, Mapping[str, bytes]],
     ) -> None:
         c = self.con
-        c.execute("BEGIN TRANSACTION")
-        try:
+        with self._tx():
             check_shard(self._meta("keyed_partitions"), self._meta(f"keyed_watermark:{partition}"),
                         partitions, partition, after)  # fmt: skip
             if signals.num_rows:
@@ -434,10 +426,6 @@ class DuckDBStore(SqlStore):
                     )
             self._set_meta("keyed_partitions", str(partitions))
             self._set_meta(f"keyed_watermark:{partition}", str(upto))
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
 
     def keyed_signals(self, detectors: list[str], after_seq: int, upto_seq: int) -> pa.Table:
         return self._arrow(
@@ -487,16 +475,11 @@ class DuckDBStore(SqlStore):
             return
         rows = rows.select(TASK_SCHEMA.names).cast(TASK_SCHEMA)
         c = self.con
-        c.execute("BEGIN TRANSACTION")
-        try:
+        with self._tx():
             c.register("_task_in", rows)
             c.execute("DELETE FROM tasks WHERE task_id IN (SELECT task_id FROM _task_in)")
             c.execute("INSERT INTO tasks SELECT * FROM _task_in")
             c.unregister("_task_in")
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
 
     def tasks(self, status: str | None = None) -> pa.Table:
         where, params = ("WHERE status = ?", [status]) if status is not None else ("", [])
@@ -566,31 +549,21 @@ class DuckDBStore(SqlStore):
 
     def set_shadow_policy(self, version: str | None) -> None:
         c = self.con
-        c.execute("BEGIN TRANSACTION")
-        try:
+        with self._tx():
             c.execute("DELETE FROM shadow_alerts")
             c.execute("DELETE FROM checkpoints WHERE component = 'shadow'")
             self._set_meta("shadow_policy", version or "")
             self._set_meta("shadow_since", self._meta("watermark") or "0")
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
 
     def put_shadow_alerts(self, alerts: pa.Table) -> None:
         if not alerts.num_rows:
             return
         c = self.con
-        c.execute("BEGIN TRANSACTION")
-        try:
+        with self._tx():
             c.register("_sh_in", alerts.select(ALERT_SCHEMA.names).cast(ALERT_SCHEMA))
             c.execute("DELETE FROM shadow_alerts WHERE alert_id IN (SELECT alert_id FROM _sh_in)")
             c.execute("INSERT INTO shadow_alerts SELECT * FROM _sh_in")
             c.unregister("_sh_in")
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
 
     def shadow_alerts(self) -> pa.Table:
         t = self._arrow("SELECT * FROM shadow_alerts ORDER BY first_seq, alert_id")
@@ -606,8 +579,7 @@ class DuckDBStore(SqlStore):
         detail: Mapping[str, Any] | None = None,
     ) -> None:
         c = self.con
-        c.execute("BEGIN TRANSACTION")
-        try:
+        with self._tx():
             last = self._one("SELECT n, hash FROM audit ORDER BY n DESC LIMIT 1")
             n, prev = (last[0] + 1, last[1]) if last else (1, "")
             ts = _now()
@@ -617,10 +589,6 @@ class DuckDBStore(SqlStore):
                 "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [n, ts, actor, role, action, target, reason, d, prev, h],
             )
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
 
     # --- the HTTP API ----------------------------------------------------------------------------
     def _insert_rows(self, table: str, schema: pa.Schema, rows: pa.Table, key: str) -> int:
@@ -708,14 +676,9 @@ class DuckDBStore(SqlStore):
 
     def put_partner(self, row: Mapping[str, Any]) -> None:
         t = pa.Table.from_pylist([dict(row)], PARTNER_SCHEMA)
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with self._tx():
             self.con.execute("DELETE FROM partners WHERE partner = ?", [row["partner"]])
             self._insert_rows("partners", PARTNER_SCHEMA, t, "partner")
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
 
     def notifications(
         self,

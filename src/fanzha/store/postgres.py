@@ -33,11 +33,10 @@ a new table or index is a new migration file.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -192,17 +191,6 @@ class PostgresStore(SqlStore):
         table's Arrow schema first (COPY needs the exact column types)."""
         self._exec(f"CREATE TEMP TABLE IF NOT EXISTS {name} (LIKE {like}) ON COMMIT DELETE ROWS")
         self.cur.adbc_ingest(name, table, mode="append", temporary=True)
-
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[None]:
-        """One transaction: committed if the block ends, rolled back if it raises."""
-        self._exec("BEGIN")
-        try:
-            yield
-        except BaseException:
-            self._exec("ROLLBACK")
-            raise
-        self._exec("COMMIT")
 
     def _meta(self, key: str, *, for_update: bool = False) -> str:
         row = self._one(

@@ -1,12 +1,14 @@
 """The Store methods whose SQL is the same on DuckDB and PostgreSQL, written once.
 
-A backend supplies four primitives (`_arrow`, `_meta`, `_policy_text`, `_insert_rows`); the
-queries here use no parameters, so placeholder styles (`?` and `$1`) do not matter.
+A backend supplies five primitives (`_arrow`, `_exec`, `_meta`, `_policy_text`, `_insert_rows`);
+the queries here use no parameters, so placeholder styles (`?` and `$1`) do not matter.
 """
 
 from __future__ import annotations
 
+import contextlib
 from abc import abstractmethod
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -29,6 +31,10 @@ class SqlStore(Store):
     def _arrow(self, sql: str, params: list | None = None) -> pa.Table: ...
 
     @abstractmethod
+    def _exec(self, sql: str, params: list | None = None) -> int:
+        """Run one statement; the number of rows it changed (-1 if the backend does not say)."""
+
+    @abstractmethod
     def _meta(self, key: str) -> str: ...
 
     @abstractmethod
@@ -37,6 +43,17 @@ class SqlStore(Store):
     @abstractmethod
     def _insert_rows(self, table: str, schema: pa.Schema, rows: pa.Table, key: str) -> int:
         """Insert rows whose `key` is not in the table yet; returns rows added."""
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[None]:
+        """One transaction: committed if the block ends, rolled back if it raises."""
+        self._exec("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._exec("ROLLBACK")
+            raise
+        self._exec("COMMIT")
 
     def max_seq(self) -> int:
         return int(self._meta("max_seq") or 0)
